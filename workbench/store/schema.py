@@ -33,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -64,9 +65,29 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
+class Timestamp(TypeDecorator[datetime]):
+    """A UTC timestamp that reads back timezone-aware on every dialect.
+
+    SQLite stores no zone and returns naive values; PostgreSQL returns aware ones. Making both
+    aware lets code compare timestamps from either without caring which database it runs on.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a UTC-aware one (workbench.store.schema.utcnow)")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
 # Integer primary keys are BIGINT on PostgreSQL and the rowid alias on SQLite.
 BigId = BigInteger().with_variant(Integer, "sqlite")
-Timestamp = DateTime(timezone=True)
 
 
 class Base(DeclarativeBase):
@@ -74,7 +95,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
-        datetime: Timestamp,
+        datetime: Timestamp(),
         bytes: LargeBinary,
     }
 
