@@ -1,0 +1,85 @@
+"""An item's gold label: what the scorer trains on and what gets exported.
+
+Precedence: the lead's latest standing relabel decision, else the label the item's annotators
+agree on (a strict plurality of their current labels), else, when asked, the label it was imported
+with. Dropped items have no gold label. A tie between annotators leaves the item without an agreed
+label until the lead adjudicates it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workbench.store.schema import Annotation, Decision, Item
+
+SOURCES = ("lead", "agreed", "imported")
+
+
+@dataclass(frozen=True)
+class GoldLabel:
+    label: str
+    source: str  # one of SOURCES
+
+
+def human_votes(session: Session, project_id: int) -> dict[int, Counter[str]]:
+    """Current annotation labels per item: ``{item_id: Counter({label: n_annotators})}``."""
+    rows = session.execute(
+        select(Annotation.item_id, Annotation.label, func.count())
+        .where(Annotation.project_id == project_id)
+        .group_by(Annotation.item_id, Annotation.label)
+    )
+    votes: dict[int, Counter[str]] = defaultdict(Counter)
+    for item_id, label, n in rows:
+        votes[item_id][label] = n
+    return votes
+
+
+def agreed_label(votes: Counter[str]) -> str | None:
+    """The label with strictly the most votes, or None on a tie."""
+    ranked = votes.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
+def lead_relabels(session: Session, project_id: int) -> dict[int, str]:
+    """The label of each item's latest relabel decision that no undo reverted."""
+    undone = select(Decision.undoes_id).where(
+        Decision.project_id == project_id, Decision.undoes_id.is_not(None)
+    )
+    rows = session.execute(
+        select(Decision.item_id, Decision.label)
+        .where(
+            Decision.project_id == project_id,
+            Decision.action == "relabel",
+            Decision.id.not_in(undone),
+        )
+        .order_by(Decision.id)
+    )
+    return {item_id: label for item_id, label in rows}  # later decisions overwrite earlier ones
+
+
+def gold_labels(session: Session, project_id: int, *, include_imported: bool = False) -> dict[int, GoldLabel]:
+    """Gold labels of the project's active items, keyed by item id."""
+    active = dict(
+        session.execute(
+            select(Item.id, Item.imported_label).where(Item.project_id == project_id, Item.status == "active")
+        ).all()
+    )
+    gold: dict[int, GoldLabel] = {}
+    if include_imported:
+        gold.update(
+            (item_id, GoldLabel(label, "imported")) for item_id, label in active.items() if label is not None
+        )
+    for item_id, votes in human_votes(session, project_id).items():
+        label = agreed_label(votes)
+        if label is not None and item_id in active:
+            gold[item_id] = GoldLabel(label, "agreed")
+    for item_id, label in lead_relabels(session, project_id).items():
+        if item_id in active:
+            gold[item_id] = GoldLabel(label, "lead")
+    return gold
