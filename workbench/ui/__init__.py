@@ -1,0 +1,1 @@
+"""The Streamlit app: ``streamlit run workbench/ui/app.py`` (``./run.sh`` does this)."""

@@ -1,0 +1,163 @@
+"""Who is signed in and which pages they get: plain functions, no Streamlit, testable without a browser.
+
+The app keeps only a user id in the browser session. Every script run re-reads the user from the
+database (``load_user``) and registers with ``st.navigation`` only the pages ``pages_for_user``
+returns, so a role change or a deactivation takes effect on the user's next click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from workbench.store import users
+from workbench.store.engine import Database
+from workbench.store.schema import ROLES, User
+
+ALL_ROLES = frozenset(ROLES)
+LEAD_ONLY = frozenset({"lead"})
+
+SIGN_IN_FAILED = "Unknown username or wrong password."
+
+_verifier = PasswordHasher()  # verifies any argon2 hash; the parameters are read from the hash
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """The signed-in user as read from the database in this script run (no ORM object kept)."""
+
+    id: int
+    username: str
+    role: str
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app.
+
+    Attributes
+    ----------
+    path : str
+        The page script, relative to ``workbench/ui/app.py``.
+    title, icon : str
+        What the navigation shows.
+    roles : frozenset of str
+        The roles that may see the page; the page is not even registered for the others.
+    """
+
+    path: str
+    title: str
+    icon: str
+    roles: frozenset[str] = ALL_ROLES
+
+    @property
+    def lead_only(self) -> bool:
+        return self.roles == LEAD_ONLY
+
+
+SIGN_IN_PAGE = PageSpec("views/sign_in.py", "Sign in", ":material/login:")
+NEW_PASSWORD_PAGE = PageSpec("views/new_password.py", "Choose a password", ":material/key:")
+
+#: The pages of a signed-in user, in navigation order; the first one a role may see is its home.
+#: A lead-only page is added here with ``roles=LEAD_ONLY``.
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("views/overview.py", "Overview", ":material/dashboard:"),
+    PageSpec("views/account.py", "Account", ":material/person:"),
+)
+
+
+class PasswordChangeError(users.UserError):
+    """A new password that was refused; the message says why."""
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """The pages of ``PAGES`` a user with ``role`` may see (none for an unknown role)."""
+    return [page for page in PAGES if role in page.roles]
+
+
+def pages_for_user(user: SignedInUser | None) -> list[PageSpec]:
+    """What to register for this run: sign-in when signed out, only the password page while a
+    new password is owed, else the role's pages."""
+    if user is None:
+        return [SIGN_IN_PAGE]
+    if user.must_change_password:
+        return [NEW_PASSWORD_PAGE]
+    return pages_for(user.role)
+
+
+def _signed_in(user: User) -> SignedInUser:
+    return SignedInUser(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        must_change_password=user.must_change_password,
+    )
+
+
+def sign_in(db: Database, username: str, password: str) -> SignedInUser | None:
+    """The active user with these credentials (recording the sign-in time), else None.
+
+    Unknown names, wrong passwords and deactivated accounts all give None, so the caller shows
+    one message for all three.
+    """
+    with db.write() as session:
+        user = users.authenticate(session, username.strip(), password)
+        return _signed_in(user) if user is not None else None
+
+
+def load_user(db: Database, user_id: int | None) -> SignedInUser | None:
+    """The user with ``user_id`` as the database has it now; None if absent or deactivated."""
+    if user_id is None:
+        return None
+    with db.read() as session:
+        user = session.get(User, user_id)
+        return _signed_in(user) if user is not None and user.active else None
+
+
+def _is_password_of(user: User, password: str) -> bool:
+    try:
+        return _verifier.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(
+    db: Database,
+    user_id: int,
+    new_password: str,
+    repeated: str,
+    *,
+    current_password: str | None = None,
+) -> None:
+    """Set the user's own password and clear ``must_change_password``.
+
+    Parameters
+    ----------
+    current_password : str or None
+        Checked when given (the account page asks for it; the forced change right after
+        sign-in does not).
+
+    Raises
+    ------
+    PasswordChangeError
+        If the two entries differ, the current password is wrong, the new one equals the
+        current one, it is too short, or the account is gone or deactivated. Nothing changes.
+    """
+    if new_password != repeated:
+        raise PasswordChangeError("The two new passwords differ.")
+    if len(new_password) < users.MIN_PASSWORD_LENGTH:
+        raise PasswordChangeError(
+            f"The new password must have at least {users.MIN_PASSWORD_LENGTH} characters."
+        )
+    with db.write() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise PasswordChangeError("This account no longer exists or was deactivated.")
+        if current_password is not None and not _is_password_of(user, current_password):
+            raise PasswordChangeError("The current password is wrong.")
+        if _is_password_of(user, new_password):
+            raise PasswordChangeError("Choose a password different from the current one.")
+        users.set_password(session, user, new_password, must_change=False, actor=user.username)

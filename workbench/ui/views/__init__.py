@@ -1,0 +1,1 @@
+"""Page scripts registered with ``st.navigation`` (see ``workbench.ui.auth.PAGES``)."""
