@@ -121,6 +121,7 @@ def _recent_imports(project: Project) -> None:
             ]
         ),
         hide_index=True,
+        column_config={"when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
 
 
