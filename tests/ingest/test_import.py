@@ -146,8 +146,7 @@ def test_the_whole_file_is_read_so_every_error_is_reported(db, write, monkeypatc
     assert (failed.n_rows, failed.n_rejected, [error.line for error in failed.errors]) == (5, 3, [2, 4])
 
 
-def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(db, write, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(db, write, tmp_path):
     path = write("d.jsonl", jsonl([GOOD, {"instruction": "no output"}]) + "{oops\n" + jsonl([{**GOOD, "output": "Hey"}]))
     result = import_file(db, path, "p", skip_invalid=True)
     assert (result.n_rows, result.n_imported, result.n_rejected) == (4, 2, 2)
@@ -176,9 +175,8 @@ def test_the_rejected_rows_report_can_be_csv(db, write, tmp_path):
         assert list(csv.reader(file)) == [["file", "line", "reason", "raw"], [str(path), "3", "empty text", ",,x"]]
 
 
-def test_duplicates_in_a_file_and_across_imports_are_stored_once(db, write, tmp_path, monkeypatch):
+def test_duplicates_in_a_file_and_across_imports_are_stored_once(db, write, monkeypatch):
     monkeypatch.setattr(importer, "BATCH_ROWS", 2)  # so a duplicate can sit in a later batch
-    monkeypatch.chdir(tmp_path)
     first = [
         {"text": "Hello  world", "label": "a"},
         {"text": "Other"},
@@ -246,6 +244,25 @@ def test_label_schemas_come_from_the_option_or_the_file(db, write):
     result = import_file(db, write("c.jsonl", jsonl([{"text": "d", "label": "gamma"}])), "learned", labels=["gamma"])
     assert result.labels_added == ["gamma"]
     assert project_labels(db, "learned") == ["alpha", "zeta", "gamma"]
+
+
+def test_a_label_field_with_too_many_values_is_not_taken_for_labels(db, write, monkeypatch):
+    monkeypatch.setattr(importer, "MAX_LEARNED_LABELS", 2)
+    rows = jsonl({"text": f"t{i}", "label": f"l{i}"} for i in range(4))
+    with pytest.raises(ImportFailed) as caught:
+        import_file(db, write("d.jsonl", rows), "p", skip_invalid=True)
+    assert [e.line for e in caught.value.report.errors] == [3]
+    assert "more than 2 distinct values in 'label'" in caught.value.report.errors[0].reason
+
+
+def test_progress_reports_bytes_and_rows_up_to_the_end(db, write, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    path = write("d.jsonl", jsonl({"text": f"t{i}"} for i in range(5)))
+    calls = []
+    import_file(db, path, "p", progress=lambda done, rows: calls.append((done, rows)))
+    assert [rows for _, rows in calls] == [2, 4, 5]
+    assert calls[-1][0] == path.stat().st_size
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
 def test_an_import_is_recorded_with_its_counts_and_audited(db, write):

@@ -69,7 +69,8 @@ def import_(
         _print_problems(exc.report)
         hint = "" if skip_invalid else " (--skip-invalid imports the valid rows)"
         raise fail(f"{exc}{hint}") from None
-    except (ImportUsageError, FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:
+        # ValueError: bad options (ImportUsageError), a bad --labels list, an empty project name.
         raise fail(str(exc)) from None
     _print_problems(result)
     _print_summary(result)

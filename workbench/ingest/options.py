@@ -52,8 +52,9 @@ class FieldOptions:
 
     def mapping(self) -> dict[str, str]:
         """The full mapping used, as stored with the import batch."""
-        names = self.shape.fields if self.shape else tuple(self.fields)
-        return {**{name: self.fields.get(name, name) for name in names}, "id": self.id_field, "label": self.label_field}
+        assert self.shape is not None
+        fields = {name: self.fields.get(name, name) for name in self.shape.fields}
+        return {**fields, "id": self.id_field, "label": self.label_field}
 
 
 def resolve_options(
