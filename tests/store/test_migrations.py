@@ -56,3 +56,24 @@ def test_audit_log_is_append_only(db: Database) -> None:
                 session.execute(text(statement))
     with db.read() as session:
         assert session.execute(text("SELECT actor FROM audit_log")).scalars().all() == ["a"]
+
+
+def test_upgrade_from_the_first_release_keeps_items(db: Database) -> None:
+    """A user on the first schema upgrades and keeps their projects and items."""
+    migrate.downgrade(db, "base")
+    migrate.upgrade(db, "0001")
+    with db.write() as session:
+        session.execute(
+            text("INSERT INTO projects (id, name, description, labels, embedding_model, settings, created_at) "
+                 "VALUES (1, 'p', '', '[]', 'm', '{}', CURRENT_TIMESTAMP)")
+        )
+        session.execute(
+            text("INSERT INTO items (project_id, shape, sample, text, content_hash, source_file, meta, status, "
+                 "created_at) VALUES (1, 'text', '{\"text\": \"你好\"}', '你好', 'h', 'f', '{}', 'active', "
+                 "CURRENT_TIMESTAMP)")
+        )
+    migrate.upgrade(db)
+    with db.read() as session:
+        assert session.execute(text("SELECT text FROM items")).scalars().all() == ["你好"]
+    index_names = {index["name"] for index in inspect(db.engine).get_indexes("items")}
+    assert {"ix_items_project_status_label", "ix_items_project_status_hash"} <= index_names

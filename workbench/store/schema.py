@@ -169,7 +169,9 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("project_id", "content_hash"),
-        Index("ix_items_project_status", "project_id", "status"),
+        # Covering indexes for the per-project counts (label distribution, embedded share).
+        Index("ix_items_project_status_label", "project_id", "status", "imported_label"),
+        Index("ix_items_project_status_hash", "project_id", "status", "content_hash"),
         CheckConstraint(_in("status", ITEM_STATUSES), name="status"),
     )
 

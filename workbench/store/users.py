@@ -119,6 +119,14 @@ def set_active(session: Session, user: User, active: bool, *, actor: str = "cli"
     )
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s current password (no side effects)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, else None.
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from workbench.store import users
 from workbench.store.engine import Database
 from workbench.store.schema import ROLES, User
@@ -21,7 +18,6 @@ LEAD_ONLY = frozenset({"lead"})
 
 SIGN_IN_FAILED = "Unknown username or wrong password."
 
-_verifier = PasswordHasher()  # verifies any argon2 hash; the parameters are read from the hash
 
 
 @dataclass(frozen=True)
@@ -117,13 +113,6 @@ def load_user(db: Database, user_id: int | None) -> SignedInUser | None:
         return _signed_in(user) if user is not None and user.active else None
 
 
-def _is_password_of(user: User, password: str) -> bool:
-    try:
-        return _verifier.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 def change_password(
     db: Database,
     user_id: int,
@@ -156,8 +145,8 @@ def change_password(
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise PasswordChangeError("This account no longer exists or was deactivated.")
-        if current_password is not None and not _is_password_of(user, current_password):
+        if current_password is not None and not users.verify_password(user, current_password):
             raise PasswordChangeError("The current password is wrong.")
-        if _is_password_of(user, new_password):
+        if users.verify_password(user, new_password):
             raise PasswordChangeError("Choose a password different from the current one.")
         users.set_password(session, user, new_password, must_change=False, actor=user.username)
