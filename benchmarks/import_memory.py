@@ -13,6 +13,7 @@ and file size grow is what "bounded" means here; ``getrusage``'s process-wide pe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import resource
@@ -98,10 +99,8 @@ def reset_peak_rss() -> None:
     loading SQLAlchemy and running the migrations, and on Linux it even carries over the parent's
     RSS across fork+exec. It is printed as the process-wide figure.
     """
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def measure(path: Path, db_path: Path) -> dict:
@@ -132,9 +131,13 @@ def measure(path: Path, db_path: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--formats", nargs="+", default=["jsonl"], choices=["jsonl", "json", "csv", "parquet"])
+    parser.add_argument(
+        "--formats", nargs="+", default=["jsonl"], choices=["jsonl", "json", "csv", "parquet"]
+    )
     parser.add_argument("--child", nargs=2, metavar=("FILE", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -153,14 +156,17 @@ def main() -> None:
                 db_path = Path(tmp) / f"bench_{n}_{file_format}.sqlite"
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", str(path), str(db_path)],
-                    capture_output=True, text=True, check=True,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 r = json.loads(done.stdout.strip().splitlines()[-1])
                 assert r["imported"] == n, r
                 growth = r["import_peak_mb"] - (r["rss_before_mb"] or 0)
                 print(
                     f"{file_format:<8} {n:>8} {path.stat().st_size / 2**20:>8.1f} {r['seconds']:>8.1f} "
-                    f"{n / r['seconds']:>8.0f} {r['rss_before_mb'] or 0:>8.0f}MB {r['import_peak_mb']:>9.0f}MB "
+                    f"{n / r['seconds']:>8.0f} {r['rss_before_mb'] or 0:>8.0f}MB "
+                    f"{r['import_peak_mb']:>9.0f}MB "
                     f"{growth:>5.0f}MB {r['process_peak_mb']:>8.0f}MB {r['db_mb']:>6.0f}",
                     flush=True,
                 )

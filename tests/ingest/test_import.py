@@ -36,7 +36,10 @@ def test_chinese_samples_round_trip_byte_exact(db):
         for field in ("instruction", "input", "output"):
             assert item.sample[field].encode("utf-8") == original[field].encode("utf-8")
         assert (item.external_id, item.imported_label) == (original["id"], original["label"])
-        assert item.meta == {"label_raw": original["label_raw"], "has_reference_answer": original["has_reference_answer"]}
+        assert item.meta == {
+            "label_raw": original["label_raw"],
+            "has_reference_answer": original["has_reference_answer"],
+        }
     assert items[0].source_file == "belle_eval_set.jsonl" and items[41].source_line == 42
     # The one label spelled with a no-break space in the source survives in the metadata.
     assert any(item.meta["label_raw"] == "closed\u00a0qa" for item in items)
@@ -70,7 +73,10 @@ def test_every_format_stores_the_same_alpaca_items(db, tmp_path, file_format):
     ]
     assert [item.external_id for item in items] == [r["id"] for r in records]
     assert all(item.imported_label is None and item.meta == {} for item in items)
-    assert items[1].text == "What are the three primary colors?\n\nThe three primary colors are red, blue, and yellow."
+    assert (
+        items[1].text
+        == "What are the three primary colors?\n\nThe three primary colors are red, blue, and yellow."
+    )
 
 
 def test_chat_shapes_are_detected_and_stored_as_given(db, write):
@@ -79,7 +85,11 @@ def test_chat_shapes_are_detected_and_stored_as_given(db, write):
     import_file(db, write("s.jsonl", jsonl([{"conversations": conversation, "source": "x"}])), "chats")
     import_file(db, write("m.json", json.dumps([{"messages": messages, "language": "en"}])), "chats")
     sharegpt, chat = stored_items(db)
-    assert (sharegpt.shape, sharegpt.sample, sharegpt.meta) == ("sharegpt", {"conversations": conversation}, {"source": "x"})
+    assert (sharegpt.shape, sharegpt.sample, sharegpt.meta) == (
+        "sharegpt",
+        {"conversations": conversation},
+        {"source": "x"},
+    )
     assert sharegpt.text == "user: 写一首诗\nassistant: 春眠不觉晓"
     assert (chat.shape, chat.sample, chat.meta) == ("messages", {"messages": messages}, {"language": "en"})
     assert chat.text == "system: Be brief.\nuser: Hi"
@@ -96,21 +106,47 @@ GOOD = {"instruction": "Say hi.", "output": "Hi!", "label": "chat"}
             jsonl([GOOD]) + '{"instruction": "x" "output": "y"}\n',
             "data.jsonl:2: invalid JSON: Expecting ',' delimiter (column 21)",
         ),
-        ("data.jsonl", jsonl([GOOD, {"instruction": "x", "label": "chat"}]), "data.jsonl:2: missing field 'output' (alpaca shape)"),
+        (
+            "data.jsonl",
+            jsonl([GOOD, {"instruction": "x", "label": "chat"}]),
+            "data.jsonl:2: missing field 'output' (alpaca shape)",
+        ),
         ("data.csv", 'text,label\nhello,chat\n" \t ",chat\n', "data.csv:3: empty text"),
-        ("data.jsonl", jsonl([GOOD, {**GOOD, "output": "4", "label": "mathh"}]), "data.jsonl:2: unknown label 'mathh' (labels: chat, code, math)"),
+        (
+            "data.jsonl",
+            jsonl([GOOD, {**GOOD, "output": "4", "label": "mathh"}]),
+            "data.jsonl:2: unknown label 'mathh' (labels: chat, code, math)",
+        ),
         (
             "data.jsonl",
             jsonl([GOOD, {**GOOD, "instruction": 7}]),
             "data.jsonl:2: wrong type: 'instruction' is a number, expected a string (alpaca shape)",
         ),
-        ("data.jsonl", jsonl([GOOD, {**GOOD, "output": "2", "label": ["chat"]}]), "data.jsonl:2: wrong type: 'label' is a list, expected a string"),
-        ("data.jsonl", jsonl([GOOD]).encode() + b'{"instruction": "caf\xe9", "output": "x"}\n', "data.jsonl:2: undecodable bytes (not UTF-8) at byte 21"),
-        ("data.json", json.dumps([GOOD, "just text"], indent=1), "data.json:7: not a JSON object (found a string)"),
-        ("data.jsonl", jsonl([GOOD, {**GOOD, "output": "nul \u0000"}]), "data.jsonl:2: NUL character in the text (the database cannot store it)"),
+        (
+            "data.jsonl",
+            jsonl([GOOD, {**GOOD, "output": "2", "label": ["chat"]}]),
+            "data.jsonl:2: wrong type: 'label' is a list, expected a string",
+        ),
+        (
+            "data.jsonl",
+            jsonl([GOOD]).encode() + b'{"instruction": "caf\xe9", "output": "x"}\n',
+            "data.jsonl:2: undecodable bytes (not UTF-8) at byte 21",
+        ),
+        (
+            "data.json",
+            json.dumps([GOOD, "just text"], indent=1),
+            "data.json:7: not a JSON object (found a string)",
+        ),
+        (
+            "data.jsonl",
+            jsonl([GOOD, {**GOOD, "output": "nul \u0000"}]),
+            "data.jsonl:2: NUL character in the text (the database cannot store it)",
+        ),
     ],
 )
-def test_a_file_with_an_error_names_the_line_and_imports_nothing(db, tmp_path, monkeypatch, name, content, expected):
+def test_a_file_with_an_error_names_the_line_and_imports_nothing(
+    db, tmp_path, monkeypatch, name, content, expected
+):
     workdir = tmp_path / "work"
     workdir.mkdir()
     monkeypatch.chdir(workdir)
@@ -139,7 +175,13 @@ def test_an_existing_project_is_left_as_it_was(db, write):
 
 def test_the_whole_file_is_read_so_every_error_is_reported(db, write, monkeypatch):
     monkeypatch.setattr(report, "MAX_LISTED", 2)
-    rows = [GOOD, {"instruction": "a"}, {**GOOD, "output": "b"}, {"instruction": 1, "output": "c"}, {"output": "d"}]
+    rows = [
+        GOOD,
+        {"instruction": "a"},
+        {**GOOD, "output": "b"},
+        {"instruction": 1, "output": "c"},
+        {"output": "d"},
+    ]
     with pytest.raises(ImportFailed) as caught:
         import_file(db, write("d.jsonl", jsonl(rows)), "p")
     failed = caught.value.report
@@ -147,13 +189,21 @@ def test_the_whole_file_is_read_so_every_error_is_reported(db, write, monkeypatc
 
 
 def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(db, write, tmp_path):
-    path = write("d.jsonl", jsonl([GOOD, {"instruction": "no output"}]) + "{oops\n" + jsonl([{**GOOD, "output": "Hey"}]))
+    path = write(
+        "d.jsonl",
+        jsonl([GOOD, {"instruction": "no output"}]) + "{oops\n" + jsonl([{**GOOD, "output": "Hey"}]),
+    )
     result = import_file(db, path, "p", skip_invalid=True)
     assert (result.n_rows, result.n_imported, result.n_rejected) == (4, 2, 2)
     assert result.report_path == tmp_path / "d.jsonl.rejected.jsonl"
     rejected = [json.loads(line) for line in result.report_path.read_text(encoding="utf-8").splitlines()]
     assert rejected == [
-        {"file": str(path), "line": 2, "reason": "missing field 'output' (alpaca shape)", "raw": '{"instruction": "no output"}'},
+        {
+            "file": str(path),
+            "line": 2,
+            "reason": "missing field 'output' (alpaca shape)",
+            "raw": '{"instruction": "no output"}',
+        },
         {
             "file": str(path),
             "line": 3,
@@ -172,7 +222,10 @@ def test_the_rejected_rows_report_can_be_csv(db, write, tmp_path):
     result = import_file(db, path, "p", skip_invalid=True, report_path=csv_path)
     assert result.n_imported == 1
     with csv_path.open(encoding="utf-8", newline="") as file:
-        assert list(csv.reader(file)) == [["file", "line", "reason", "raw"], [str(path), "3", "empty text", ",,x"]]
+        assert list(csv.reader(file)) == [
+            ["file", "line", "reason", "raw"],
+            [str(path), "3", "empty text", ",,x"],
+        ]
 
 
 def test_duplicates_in_a_file_and_across_imports_are_stored_once(db, write, monkeypatch):
@@ -218,21 +271,34 @@ def test_an_explicit_mapping_reads_other_field_names(db, write):
     )
     with db.read() as session:
         batch = session.scalar(select(ImportBatch))
-        assert batch.field_mapping == {"instruction": "question", "input": "input", "output": "answer", "id": "uid", "label": "category"}
+        assert batch.field_mapping == {
+            "instruction": "question",
+            "input": "input",
+            "output": "answer",
+            "id": "uid",
+            "label": "category",
+        }
 
 
 def test_a_text_field_and_an_integer_label(db, write):
     path = write("reviews.csv", "review,stars,language\nGreat phone,5,en\n")
     import_file(db, path, "p", text_field="review", label_field="stars")
     [item] = stored_items(db)
-    assert (item.shape, item.sample, item.imported_label, item.meta) == ("text", {"text": "Great phone"}, "5", {"language": "en"})
+    assert (item.shape, item.sample, item.imported_label, item.meta) == (
+        "text",
+        {"text": "Great phone"},
+        "5",
+        {"language": "en"},
+    )
     assert project_labels(db, "p") == ["5"]
 
 
 def test_a_named_label_field_must_exist(db, write):
     with pytest.raises(ImportFailed) as caught:
         import_file(db, write("d.jsonl", jsonl([GOOD])), "p", label_field="category")
-    assert [str(e) for e in caught.value.report.errors] == [f"{caught.value.report.file}: label field 'category' is in no row"]
+    assert [str(e) for e in caught.value.report.errors] == [
+        f"{caught.value.report.file}: label field 'category' is in no row"
+    ]
 
 
 def test_label_schemas_come_from_the_option_or_the_file(db, write):
@@ -241,7 +307,9 @@ def test_label_schemas_come_from_the_option_or_the_file(db, write):
     assert project_labels(db, "learned") == ["alpha", "zeta"]
     import_file(db, write("b.jsonl", rows), "given", labels=["zeta", "beta", "alpha"])
     assert project_labels(db, "given") == ["zeta", "beta", "alpha"]
-    result = import_file(db, write("c.jsonl", jsonl([{"text": "d", "label": "gamma"}])), "learned", labels=["gamma"])
+    result = import_file(
+        db, write("c.jsonl", jsonl([{"text": "d", "label": "gamma"}])), "learned", labels=["gamma"]
+    )
     assert result.labels_added == ["gamma"]
     assert project_labels(db, "learned") == ["alpha", "zeta", "gamma"]
 
@@ -269,7 +337,14 @@ def test_an_import_is_recorded_with_its_counts_and_audited(db, write):
     result = import_file(db, write("d.jsonl", jsonl([GOOD, GOOD])), "p", actor="alice")
     with db.read() as session:
         batch = session.get(ImportBatch, result.import_id)
-        assert (batch.source_file, batch.file_format, batch.shape, batch.n_rows, batch.n_imported, batch.n_duplicates) == (
+        assert (
+            batch.source_file,
+            batch.file_format,
+            batch.shape,
+            batch.n_rows,
+            batch.n_imported,
+            batch.n_duplicates,
+        ) == (
             result.file,
             "jsonl",
             "alpaca",
@@ -286,7 +361,10 @@ def test_an_import_is_recorded_with_its_counts_and_audited(db, write):
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (jsonl([{"prompt": "p", "completion": "c"}]), "cannot tell the shape from the fields ('prompt', 'completion')"),
+        (
+            jsonl([{"prompt": "p", "completion": "c"}]),
+            "cannot tell the shape from the fields ('prompt', 'completion')",
+        ),
         ("", "no rows to import"),
     ],
 )

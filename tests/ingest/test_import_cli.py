@@ -64,7 +64,18 @@ def test_skip_invalid_imports_the_rest_and_names_the_report(cli, write, tmp_path
 
 def test_mapping_and_text_field_options(cli, write):
     write("q.jsonl", jsonl([{"question": "2+2?", "answer": "4", "topic": "math"}]))
-    result = cli("import", "q.jsonl", "--project", "qa", "--map", "instruction=question", "--map", "output=answer", "--label-field", "topic")
+    result = cli(
+        "import",
+        "q.jsonl",
+        "--project",
+        "qa",
+        "--map",
+        "instruction=question",
+        "--map",
+        "output=answer",
+        "--label-field",
+        "topic",
+    )
     assert result.exit_code == 0, result.output
     assert "alpaca shape" in result.stdout and "labels added: math" in result.stdout
     write("t.csv", "body\nsome text\n")
@@ -94,7 +105,11 @@ def test_the_entry_point_has_the_import_command(tmp_path):
     """The real ``python -m workbench`` (not only the test runner) registers and runs ``import``."""
     data = tmp_path / "d.jsonl"
     data.write_text(jsonl([{"text": ""}]), encoding="utf-8")
-    env = {**os.environ, "WORKBENCH_DB_URL": f"sqlite:///{tmp_path / 'wb.sqlite'}", "PYTHONPATH": str(REPO_ROOT)}
+    env = {
+        **os.environ,
+        "WORKBENCH_DB_URL": f"sqlite:///{tmp_path / 'wb.sqlite'}",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "workbench", "import", str(data), "--project", "p"],
         capture_output=True,

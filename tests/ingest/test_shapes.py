@@ -20,13 +20,20 @@ def test_alpaca_keeps_the_fields_and_embeds_them_joined():
 
 
 def test_alpaca_input_may_be_left_out():
-    assert convert("alpaca", {"instruction": "Hi", "output": "Hello"}).sample == {"instruction": "Hi", "output": "Hello"}
+    assert convert("alpaca", {"instruction": "Hi", "output": "Hello"}).sample == {
+        "instruction": "Hi",
+        "output": "Hello",
+    }
 
 
 def test_chats_render_turns_with_one_spelling_of_each_role():
     sharegpt = {"conversations": [{"from": "human", "value": "你好"}, {"from": "gpt", "value": "您好！"}]}
     messages = {"messages": [{"role": "user", "content": "你好"}, {"role": "assistant", "content": "您好！"}]}
-    assert convert("sharegpt", sharegpt).text == convert("messages", messages).text == "user: 你好\nassistant: 您好！"
+    assert (
+        convert("sharegpt", sharegpt).text
+        == convert("messages", messages).text
+        == "user: 你好\nassistant: 您好！"
+    )
     assert convert("sharegpt", sharegpt).sample == sharegpt
     assert convert("messages", messages).sample == messages
 
@@ -41,14 +48,27 @@ def test_text_shape_reads_the_mapped_field():
     [
         ("alpaca", {"instruction": "x"}, "missing field 'output' (alpaca shape)"),
         ("alpaca", {"instruction": "x", "output": None}, "missing field 'output' (alpaca shape)"),
-        ("alpaca", {"instruction": 12, "output": "x"}, "wrong type: 'instruction' is a number, expected a string (alpaca shape)"),
+        (
+            "alpaca",
+            {"instruction": 12, "output": "x"},
+            "wrong type: 'instruction' is a number, expected a string (alpaca shape)",
+        ),
         ("alpaca", {"instruction": " ", "input": "\n", "output": ""}, "empty text"),
-        ("sharegpt", {"conversations": "hi"}, "wrong type: 'conversations' is a string, expected a list (sharegpt shape)"),
-        ("sharegpt", {"conversations": [{"from": "human"}]}, "missing field 'value' in 'conversations' turn 1 (sharegpt shape)"),
+        (
+            "sharegpt",
+            {"conversations": "hi"},
+            "wrong type: 'conversations' is a string, expected a list (sharegpt shape)",
+        ),
+        (
+            "sharegpt",
+            {"conversations": [{"from": "human"}]},
+            "missing field 'value' in 'conversations' turn 1 (sharegpt shape)",
+        ),
         (
             "sharegpt",
             {"conversations": [{"from": "human", "value": "a"}, "b"]},
-            "wrong type: 'conversations' turn 2 is a string, expected an object with 'from' and 'value' (sharegpt shape)",
+            "wrong type: 'conversations' turn 2 is a string, "
+            "expected an object with 'from' and 'value' (sharegpt shape)",
         ),
         (
             "messages",

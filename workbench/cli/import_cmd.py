@@ -27,13 +27,19 @@ def import_(
     labels: str | None = typer.Option(
         None, "--labels", help="Label schema, comma-separated (a,b,c); added to an existing project's labels."
     ),
-    text_field: str | None = typer.Option(None, "--text-field", help="Field holding the text (plain text shape)."),
+    text_field: str | None = typer.Option(
+        None, "--text-field", help="Field holding the text (plain text shape)."
+    ),
     label_field: str | None = typer.Option(
         None, "--label-field", help="Field with a weak or vendor label (default: label, where present)."
     ),
-    shape: str | None = typer.Option(None, "--shape", help=f"One of: {', '.join(SHAPES)} (default: detected)."),
+    shape: str | None = typer.Option(
+        None, "--shape", help=f"One of: {', '.join(SHAPES)} (default: detected)."
+    ),
     mappings: list[str] | None = typer.Option(
-        None, "--map", help="TARGET=SOURCE: read shape field TARGET from SOURCE (e.g. output=answer); repeatable."
+        None,
+        "--map",
+        help="TARGET=SOURCE: read shape field TARGET from SOURCE (e.g. output=answer); repeatable.",
     ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows and write the rejected ones to a report."

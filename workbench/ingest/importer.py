@@ -89,7 +89,9 @@ def import_file(
     rejected = _rejected_rows(path, report_path, skip_invalid)
     try:
         with db.write() as session:
-            run = _ImportRun(session, path, project_name, labels, options, report, rejected, skip_invalid, actor)
+            run = _ImportRun(
+                session, path, project_name, labels, options, report, rejected, skip_invalid, actor
+            )
             run.read(file_format.read(path), progress)
             run.finish(file_format.name, _sha256(path))
             if run.failed:
@@ -138,9 +140,12 @@ class _ImportRun:
         self.actor = actor
         self.user = get_user(session, actor)
         self.given_labels = list(labels or [])
-        self.project = self._project(project_name)
+        new_schema = make_label_schema(self.given_labels)  # also refuses empty or repeated names up front
+        self.project = self._project(project_name, new_schema)
         # With a schema, labels are checked against it; without one they are learned.
-        schema = self.project.label_names + [name for name in self.given_labels if name not in self.project.label_names]
+        schema = self.project.label_names + [
+            name for name in self.given_labels if name not in self.project.label_names
+        ]
         self.schema: list[str] | None = schema or None
         self.seen_labels: set[str] = set()
         self.label_field_found = False
@@ -165,7 +170,7 @@ class _ImportRun:
     def failed(self) -> bool:
         return self.fatal or (self.report.n_rejected > 0 and not self.skip_invalid)
 
-    def _project(self, name: str) -> Project:
+    def _project(self, name: str, labels: list[dict[str, Any]]) -> Project:
         project = get_project(self.session, name)
         if project is not None:
             return project
@@ -173,7 +178,7 @@ class _ImportRun:
         return create_project(
             self.session,
             name,
-            labels=make_label_schema(self.given_labels),
+            labels=labels,
             embedding_model=Settings.from_env().embedding_model,
             actor=self.actor,
         )
@@ -298,7 +303,12 @@ class _ImportRun:
 
     def _stored(self, hashes: set[str]) -> dict[str, dict[str, Any]]:
         query = select(
-            Item.id, Item.import_id, Item.source_file, Item.source_line, Item.imported_label, Item.content_hash
+            Item.id,
+            Item.import_id,
+            Item.source_file,
+            Item.source_line,
+            Item.imported_label,
+            Item.content_hash,
         ).where(Item.project_id == self.project.id, Item.content_hash.in_(hashes))
         return {row.content_hash: row._asdict() for row in self.session.execute(query)}
 
@@ -306,7 +316,9 @@ class _ImportRun:
         same_file = original["import_id"] == self.batch.id
         conflict = None
         if row["imported_label"] != original["imported_label"]:
-            conflict = f"label {_shown(row['imported_label'])} differs from {_shown(original['imported_label'])}"
+            conflict = (
+                f"label {_shown(row['imported_label'])} differs from {_shown(original['imported_label'])}"
+            )
         return Duplicate(
             file=self.report.file,
             line=row["source_line"],

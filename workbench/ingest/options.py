@@ -38,9 +38,10 @@ class FieldOptions:
     def set_shape(self, shape: Shape) -> None:
         unknown = sorted(set(self.fields) - set(shape.fields))
         if unknown:
+            names = ", ".join(map(repr, unknown))
             valid = ", ".join((*shape.fields, *EXTRA_TARGETS))
             raise ImportUsageError(
-                f"cannot map {', '.join(map(repr, unknown))}: not a field of the {shape.name} shape (fields: {valid})"
+                f"cannot map {names}: not a field of the {shape.name} shape (fields: {valid})"
             )
         self.shape = shape
 

@@ -30,7 +30,9 @@ class Duplicate:
     label_conflict: str | None = None
 
     def __str__(self) -> str:
-        target = f"line {self.of_line}" if self.of_line is not None else f"item {self.of_item} ({self.of_source})"
+        target = (
+            f"line {self.of_line}" if self.of_line is not None else f"item {self.of_item} ({self.of_source})"
+        )
         note = f" ({self.label_conflict})" if self.label_conflict else ""
         return f"{self.file}:{self.line}: duplicate of {target}{note}"
 
@@ -110,7 +112,9 @@ class RejectedRows:
         if self._csv is not None:
             self._csv.writerow(values)
         else:
-            self._file.write(json.dumps(dict(zip(self.COLUMNS, values)), ensure_ascii=False) + "\n")
+            self._file.write(
+                json.dumps(dict(zip(self.COLUMNS, values, strict=True)), ensure_ascii=False) + "\n"
+            )
 
     def close(self) -> None:
         if self._file is None and self._always:

@@ -64,7 +64,9 @@ class Shape:
 SHAPES: dict[str, Shape] = {}
 
 
-def register_shape(name: str, *, fields: tuple[str, ...], detect_by: tuple[str, ...]) -> Callable[[Convert], Convert]:
+def register_shape(
+    name: str, *, fields: tuple[str, ...], detect_by: tuple[str, ...]
+) -> Callable[[Convert], Convert]:
     def decorate(convert: Convert) -> Convert:
         SHAPES[name] = Shape(name, fields, detect_by, convert)
         return convert
@@ -145,7 +147,9 @@ def _turns(record: Mapping[str, Any], key: str, *, role_key: str, content_key: s
             if turn.get(field) is None:
                 raise ShapeProblem(f"missing field {field!r} in {key!r} turn {number}")
             if not isinstance(turn[field], str):
-                raise ShapeProblem(wrong_type(field, turn[field], "a string", where=f" in {key!r} turn {number}"))
+                raise ShapeProblem(
+                    wrong_type(field, turn[field], "a string", where=f" in {key!r} turn {number}")
+                )
         role = turn[role_key].strip().lower()
         turns.append((ROLE_ALIASES.get(role, role), turn[content_key]))
     return turns

@@ -62,7 +62,9 @@ def read_csv(path: Path) -> Iterator[RawRow]:
         try:
             header = next(rows)
         except (StopIteration, csv.Error) as exc:
-            reason = f"invalid CSV header: {exc}" if isinstance(exc, csv.Error) else "empty file (no header row)"
+            reason = (
+                f"invalid CSV header: {exc}" if isinstance(exc, csv.Error) else "empty file (no header row)"
+            )
             yield RawRow(lines.record_start, None, reason, fatal=True)
             return
         problem = _header_problem(header, lines.bad_column)

@@ -118,7 +118,9 @@ def _elements(window: _Window, decoder: json.JSONDecoder) -> Iterator[RawRow]:
             yield from _after_array(window, pos + 1)
             return
         if window.text[pos] != ",":
-            yield _fatal(window, pos, f"invalid JSON: Expecting ',' delimiter (column {window.column_of(pos)})")
+            yield _fatal(
+                window, pos, f"invalid JSON: Expecting ',' delimiter (column {window.column_of(pos)})"
+            )
             return
         pos = window.skip_space(pos + 1)
         if window.text.startswith("]", pos):
@@ -129,7 +131,9 @@ def _elements(window: _Window, decoder: json.JSONDecoder) -> Iterator[RawRow]:
             pos = 0
 
 
-def _decode_at(window: _Window, decoder: json.JSONDecoder, pos: int) -> tuple[Any, int] | json.JSONDecodeError:
+def _decode_at(
+    window: _Window, decoder: json.JSONDecoder, pos: int
+) -> tuple[Any, int] | json.JSONDecodeError:
     """Parse the element at ``pos``, reading more of the file while it may just be cut off."""
     while True:
         try:
