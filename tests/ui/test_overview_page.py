@@ -146,3 +146,25 @@ def test_the_sample_browser_pages_and_filters(app_db, signed_in):
     at.selectbox(key="browser_label" + key).set_value("(any)").run()
     at.selectbox(key="browser_status" + key).set_value("dropped").run()
     assert instructions() == ["An old task"]
+
+
+def test_background_jobs_show_their_progress_and_failures(demo, signed_in):
+    from workbench.store import jobs
+    from workbench.store.projects import get_project
+    from workbench.store.schema import Job
+
+    with demo.write() as session:
+        project = get_project(session, "demo")
+        jobs.enqueue(session, "embed", project_id=project.id)
+    at = signed_in("ann")
+    bars = [element.proto.text for element in at.get("progress")]
+    assert bars == ["Embedding the samples: waiting for the worker (`./run.sh worker`)"]
+
+    with demo.write() as session:
+        job = session.query(Job).one()
+        job.status, job.attempts, job.error = "failed", 3, "Traceback ...\nModelLoadError: no such model"
+    at.run()
+    assert not at.get("progress")
+    assert [error.value for error in at.error] == [
+        "Embedding the samples failed after 3 attempts: ModelLoadError: no such model"
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.store import overview
+from workbench.store import jobs, overview
 from workbench.store.projects import list_projects
 from workbench.store.schema import ITEM_STATUSES, Project
 from workbench.ui import session
@@ -125,6 +125,27 @@ def _recent_imports(project: Project) -> None:
     )
 
 
+JOB_TITLES = {"embed": "Embedding the samples", "round": "Retraining the scorer"}
+
+
+@st.fragment(run_every=3)
+def _background_jobs(project_id: int) -> None:
+    # Polls the jobs table: the worker process does the work, this only shows how far it got.
+    with database().read() as db_session:
+        recent = jobs.latest_jobs(db_session, project_id, limit=5)
+    running = [job for job in recent if job.status in jobs.ACTIVE]
+    for job in running:
+        title = JOB_TITLES.get(job.kind, job.kind)
+        if job.status == "queued":
+            st.progress(0.0, text=f"{title}: waiting for the worker (`./run.sh worker`)")
+        else:
+            st.progress(job.progress, text=f"{title}: {job.progress:.0%}")
+    failed = next((job for job in recent if job.status == "failed"), None)
+    if failed is not None and not running:
+        st.error(f"{JOB_TITLES.get(failed.kind, failed.kind)} failed after {failed.attempts} attempts: "
+                 f"{(failed.error or '').splitlines()[-1] if failed.error else 'no message'}")
+
+
 def _page_key(project_id: int) -> str:
     return f"browser_page_{project_id}"
 
@@ -213,6 +234,7 @@ def render() -> None:
         _label_schema(project)
         return
     _figures(stats, project.embedding_model)
+    _background_jobs(project.id)
     schema_col, labels_col = st.columns(2)
     with schema_col:
         _label_schema(project)
