@@ -130,12 +130,6 @@ def item_texts(session: Session, item_ids: Sequence[int]) -> list[tuple[int, str
     return [by_id[item_id] for item_id in item_ids if item_id in by_id]
 
 
-def _with_rows(array: np.ndarray, rows: int) -> np.ndarray:
-    grown = np.empty((rows, *array.shape[1:]), dtype=array.dtype)
-    grown[: len(array)] = array
-    return grown
-
-
 def load_embeddings(session: Session, project_id: int, model: str) -> tuple[np.ndarray, np.ndarray]:
     """The cached vectors of a project's active items, in item-id order.
 
@@ -153,36 +147,34 @@ def load_embeddings(session: Session, project_id: int, model: str) -> tuple[np.n
     ValueError
         If the vectors cached under ``model`` differ in length (the model behind the name changed).
     """
-    joined = select(Item.id).join(Embedding, _has_vector(model)).where(_active(project_id))
-    expected = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
-    rows = session.execute(
-        select(Item.id, Embedding.dim, Embedding.vector)
-        .join(Embedding, _has_vector(model))
-        .where(_active(project_id))
-        .order_by(Item.id)
-        .execution_options(yield_per=LOAD_CHUNK)
+    embedded = select(Item.id).join(Embedding, _has_vector(model)).where(_active(project_id))
+    # The ids first, sorted here: an ORDER BY would make the database sort the vector bytes too.
+    item_ids = np.sort(np.fromiter(session.scalars(embedded), dtype=np.int64))
+    if not len(item_ids):
+        return item_ids, np.empty((0, 0), dtype=np.float32)
+    rows = session.connection().execute(
+        embedded.add_columns(Embedding.dim, Embedding.vector), execution_options={"yield_per": LOAD_CHUNK}
     )
-    item_ids = np.empty(expected, dtype=np.int64)
-    vectors = np.empty((expected, 0), dtype=np.float32)
-    filled = 0
+    vectors: np.ndarray | None = None
+    seen = np.zeros(len(item_ids), dtype=bool)
     for part in rows.partitions():
-        dims = {row[1] for row in part}
-        if filled == 0:
-            vectors = np.empty((expected, next(iter(dims))), dtype=np.float32)
-        if dims != {vectors.shape[1]}:
+        ids, dims, blobs = zip(*part)
+        if vectors is None:
+            vectors = np.empty((len(item_ids), dims[0]), dtype=np.float32)
+        if set(dims) != {vectors.shape[1]}:
             raise ValueError(
                 f"cached embeddings of model {model!r} have different lengths "
-                f"({', '.join(map(str, sorted(dims | {vectors.shape[1]})))}): the model behind this "
-                "name changed; give the new model a new name (or path) and embed again"
+                f"({', '.join(map(str, sorted(set(dims) | {vectors.shape[1]})))}): the model behind "
+                "this name changed; give the new model a new name (or path) and embed again"
             )
-        k = len(part)
-        if filled + k > len(item_ids):
-            # Vectors cached since the count (PostgreSQL reads each statement afresh).
-            capacity = max(2 * len(item_ids), filled + k)
-            item_ids, vectors = _with_rows(item_ids, capacity), _with_rows(vectors, capacity)
-        item_ids[filled : filled + k] = [row[0] for row in part]
-        vectors[filled : filled + k] = np.frombuffer(
-            b"".join(row[2] for row in part), dtype=VECTOR_DTYPE
-        ).reshape(k, -1)
-        filled += k
-    return item_ids[:filled], vectors[:filled]
+        # PostgreSQL reads each statement afresh: skip items embedded since the ids were read.
+        at = np.searchsorted(item_ids, ids)
+        known = item_ids[np.minimum(at, len(item_ids) - 1)] == ids
+        block = np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE).reshape(len(ids), -1)
+        vectors[at[known]] = block[known]
+        seen[at[known]] = True
+    if vectors is None:  # every item dropped since the ids were read
+        return item_ids[:0], np.empty((0, 0), dtype=np.float32)
+    if not seen.all():  # some dropped since the ids were read
+        return item_ids[seen], vectors[seen]
+    return item_ids, vectors
