@@ -1,0 +1,70 @@
+"""hybrid splits its batch by the budget, without duplicates; diverse_margin spreads its picks."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tests.samplers.pools import make_blobs, small_pool
+from workbench.samplers import DEFAULT_BUDGET, SamplerContext, get_sampler
+
+
+def _context(pool, budget=None) -> SamplerContext:
+    oof_error = np.where(pool.labeled_mask, (np.arange(len(pool.labels)) % 3 == 0).astype(np.float32), np.nan)
+    return SamplerContext(oof_error=oof_error.astype(np.float32), budget=budget)
+
+
+def test_default_budget_splits_the_batch_by_share():
+    pool = small_pool()
+    selection = get_sampler("hybrid")(
+        pool.probas, pool.embeddings, pool.labeled_mask, 20, rng=np.random.default_rng(0), context=_context(pool)
+    )
+    assert Counter(selection.samplers) == {name: round(20 * share) for name, share in DEFAULT_BUDGET.items()}
+    assert len(np.unique(selection.indices)) == 20
+
+
+def test_a_custom_budget_is_respected_and_normalized():
+    pool = small_pool()
+    budget = {"margin": 3, "random": 1}
+    selection = get_sampler("hybrid")(
+        pool.probas, pool.embeddings, pool.labeled_mask, 12, rng=np.random.default_rng(0), context=_context(pool, budget)
+    )
+    assert Counter(selection.samplers) == {"margin": 9, "random": 3}
+
+
+def test_later_parts_never_repeat_earlier_picks():
+    pool = small_pool()
+    # Two uncertainty parts would pick the very same items if they ignored each other.
+    budget = {"margin": 0.5, "least_confidence": 0.5}
+    selection = get_sampler("hybrid")(
+        pool.probas, pool.embeddings, pool.labeled_mask, 30, rng=np.random.default_rng(0), context=_context(pool, budget)
+    )
+    assert len(np.unique(selection.indices)) == 30
+
+
+@pytest.mark.parametrize("budget", [{"hybrid": 1.0}, {"nope": 1.0}, {"margin": -1.0, "random": 2.0}, {"margin": 0.0}])
+def test_a_bad_budget_is_a_clear_error(budget):
+    pool = small_pool()
+    with pytest.raises(ValueError, match="hybrid budget"):
+        get_sampler("hybrid")(
+            pool.probas, pool.embeddings, pool.labeled_mask, 5, rng=np.random.default_rng(0), context=_context(pool, budget)
+        )
+
+
+def test_without_a_scorer_the_whole_batch_is_the_cold_start():
+    pool = small_pool()
+    selection = get_sampler("hybrid")(None, pool.embeddings, pool.labeled_mask, 8, rng=np.random.default_rng(0))
+    assert set(selection.samplers) == {"diversity"}
+
+
+def test_diverse_margin_spreads_a_batch_over_the_uncertain_blobs():
+    # Every item is equally uncertain, so plain margin picks are random; diverse margin should
+    # take one item from each of the 6 blobs.
+    embeddings, blob = make_blobs(n_per_blob=30, n_blobs=6, dim=16, seed=9)
+    probas = np.full((len(blob), 2), 0.5, dtype=np.float32)
+    selection = get_sampler("diverse_margin")(
+        probas, embeddings, np.zeros(len(blob), bool), 6, rng=np.random.default_rng(0)
+    )
+    assert sorted(blob[selection.indices].tolist()) == [0, 1, 2, 3, 4, 5]

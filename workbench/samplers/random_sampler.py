@@ -1,0 +1,23 @@
+"""``random``: the control every other sampler is measured against."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.samplers.base import SamplerContext, Selection
+from workbench.samplers.registry import register
+
+
+@register("random")
+def random_sample(
+    probas: np.ndarray | None,
+    embeddings: np.ndarray,
+    labeled_mask: np.ndarray,
+    k: int,
+    *,
+    rng: np.random.Generator,
+    context: SamplerContext | None = None,
+) -> Selection:
+    """Uniformly random unlabeled items (score 0: no item is preferred)."""
+    picked = rng.choice(np.flatnonzero(~labeled_mask), k, replace=False)
+    return Selection(picked, np.zeros(k, np.float32), ("random draw (control)",) * k)

@@ -1,0 +1,303 @@
+"""The scorer: logistic regression on sentence embeddings, retrained between rounds.
+
+It follows scikit-learn's estimator rules: ``__init__`` only stores parameters, ``fit`` returns
+``self``, learned attributes end in ``_`` and ``classes_`` orders the ``predict_proba`` columns.
+Around it: out-of-fold probabilities (for error-rate estimates and noise detection), an
+evaluation from any probabilities (cross-validated on the labeled set, or on a test set), and
+saving/loading the artefact.
+
+Why embeddings only, without TF-IDF character n-grams: measured with this scorer (mean of 3
+random draws, accuracy on the held-out test rows), adding char 2-4-gram TF-IDF changed banking77
+by -0.6 points at 400 labels and +0.5 at 1,232, sst2 by +0.2 at 100 and +0.5 at 400, and helped only
+the Chinese belle set (+2 to +8 points), where the English MiniLM model is the real weakness (a
+multilingual embedding model is the better fix, chosen per project). N-grams also made every fit
+3-70x slower and would tie the scorer to raw texts, so they are left out.
+
+Why ``C=3`` with balanced class weights: on banking77 (77 classes, 400 labels) unweighted
+``C=1`` reached 42% accuracy, balanced ``C=3`` 74%; sst2 and sms_spam are within a point of
+their best setting with it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
+
+#: Bump when the saved artefact's layout changes; ``load_scorer`` refuses other versions.
+ARTEFACT_FORMAT = 1
+
+#: Rows per chunk in ``predict_proba``: bounds the float32 logits held at once on huge pools.
+PREDICT_CHUNK = 65_536
+
+
+class TooFewClassesError(ValueError):
+    """Training labels with fewer than two classes: there is nothing to discriminate yet."""
+
+
+class ScorerLoadError(RuntimeError):
+    """A saved scorer that cannot be read; the message names the file and the reason."""
+
+
+class Scorer(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression on embeddings, with float32 prediction.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 regularization strength.
+    class_weight : {"balanced"} or None
+        ``"balanced"`` weighs classes inversely to their frequency, which matters when an
+        active learner has labeled a few classes far more than others.
+    max_iter : int
+        L-BFGS iteration cap.
+
+    Attributes
+    ----------
+    classes_ : np.ndarray, shape (n_classes,)
+        Sorted labels; the column order of ``predict_proba``.
+    coef_ : np.ndarray, shape (n_classes, n_features), float32
+        One weight row per class (the binary case is expanded to two rows).
+    intercept_ : np.ndarray, shape (n_classes,), float32
+    n_features_in_ : int
+    n_iter_ : int
+        L-BFGS iterations the fit took.
+    """
+
+    def __init__(self, C: float = 3.0, class_weight: str | None = "balanced", max_iter: int = 1000) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Scorer:
+        """Train on embeddings ``X`` (n, d) and labels ``y`` (n,).
+
+        Raises
+        ------
+        TooFewClassesError
+            If ``y`` holds fewer than two distinct labels.
+        """
+        X = check_array(X, dtype=np.float32)
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+        if len(np.unique(y)) < 2:
+            raise TooFewClassesError(f"need labels of at least two classes to train, got {np.unique(y).tolist()}")
+        model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
+        # One BLAS thread: the fit's matrix products are small, and on a busy 2-core machine
+        # OpenBLAS threads waiting for each other made a 1,232-label fit 25x slower (5 s vs 0.2 s).
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            # A fit stopped at max_iter is still a usable scorer; the next round refits anyway.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            # Early rounds often have more classes than half the labels; that is expected here.
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
+            model.fit(X, y)
+        coef = model.coef_.astype(np.float32)
+        intercept = model.intercept_.astype(np.float32)
+        if len(model.classes_) == 2:
+            # sklearn keeps one row (the logit of classes_[1]); softmax over [0, z] gives the same
+            # probabilities, so binary and multiclass share one prediction path.
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([np.zeros(1, np.float32), intercept])
+        self.classes_ = model.classes_
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_features_in_ = X.shape[1]
+        self.n_iter_ = int(np.max(model.n_iter_))
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), float32, columns in ``classes_`` order."""
+        check_is_fitted(self, "coef_")
+        X = check_array(X, dtype=np.float32)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the scorer was trained on {self.n_features_in_}")
+        out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
+        for start in range(0, len(X), PREDICT_CHUNK):
+            logits = X[start : start + PREDICT_CHUNK] @ self.coef_.T + self.intercept_
+            logits -= logits.max(axis=1, keepdims=True)
+            np.exp(logits, out=logits)
+            logits /= logits.sum(axis=1, keepdims=True)
+            out[start : start + PREDICT_CHUNK] = logits
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable label per row, shape (n,)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold number per item, shape (n,), with every class spread evenly over the folds.
+
+    Each class's items are shuffled and dealt round-robin, continuing where the previous class
+    stopped, so fold sizes differ by at most one. Unlike ``StratifiedKFold`` this accepts classes
+    with fewer members than folds (their items land in different folds).
+    """
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(y), dtype=np.int64)
+    next_fold = 0
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        folds[members] = (next_fold + np.arange(len(members))) % n_folds
+        next_fold = (next_fold + len(members)) % n_folds
+    return folds
+
+
+def out_of_fold_probas(
+    scorer: Scorer, X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Probabilities of each labeled item from a scorer that did not see it.
+
+    Parameters
+    ----------
+    scorer : Scorer
+        Its parameters are used (a fresh clone per fold); it is not fitted here.
+    X : np.ndarray, shape (n, d)
+    y : np.ndarray, shape (n,)
+    n_folds : int
+        Reduced to ``n`` when there are fewer items.
+    seed : int
+        Fixes the fold assignment.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n_classes), float32
+        Columns in ``np.unique(y)`` order (the order of a fitted scorer's ``classes_``). A class
+        missing from a fold's training part gets probability 0 there: an item whose class has
+        a single member is scored by a model that never saw that class. A fold whose training
+        part holds one class predicts that class with probability 1.
+
+    Raises
+    ------
+    TooFewClassesError
+        If ``y`` holds fewer than two classes.
+    """
+    X = check_array(X, dtype=np.float32)
+    y = np.asarray(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise TooFewClassesError(f"need labels of at least two classes, got {classes.tolist()}")
+    folds = stratified_folds(y, min(n_folds, len(y)), seed)
+    out = np.zeros((len(y), len(classes)), dtype=np.float32)
+    for fold in np.unique(folds):
+        held_out = folds == fold
+        train_labels = y[~held_out]
+        if len(np.unique(train_labels)) < 2:
+            out[np.ix_(held_out, np.searchsorted(classes, train_labels[:1]))] = 1.0
+            continue
+        model = sklearn.clone(scorer).fit(X[~held_out], train_labels)
+        out[np.ix_(held_out, np.searchsorted(classes, model.classes_))] = model.predict_proba(X[held_out])
+    return out
+
+
+@dataclass(frozen=True)
+class ClassFigures:
+    """Precision, recall and F1 of one class, and its number of true items (support)."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How well predictions match gold labels.
+
+    Attributes
+    ----------
+    n_labels : int
+        Items evaluated.
+    accuracy : float
+    macro_f1 : float
+        Unweighted mean of the per-class F1 over every class in the gold labels or predictions.
+    per_class : dict of str to ClassFigures
+    """
+
+    n_labels: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, ClassFigures]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (e.g. for ``rounds.metrics``)."""
+        return asdict(self)
+
+
+def evaluate(y: np.ndarray, probas: np.ndarray, classes: np.ndarray) -> Evaluation:
+    """Score the argmax predictions of ``probas`` against gold labels ``y``.
+
+    With out-of-fold probabilities this is the stratified cross-validated evaluation of the
+    labeled set; with a scorer's probabilities on held-out rows it is a test-set evaluation.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        Gold labels; may include labels absent from ``classes`` (never predicted, recall 0).
+    probas : np.ndarray, shape (n, n_classes)
+    classes : np.ndarray, shape (n_classes,)
+        Label of each ``probas`` column.
+    """
+    y = np.asarray(y)
+    predicted = np.asarray(classes)[np.argmax(probas, axis=1)]
+    labels = np.union1d(y, predicted)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, predicted, labels=labels, zero_division=0
+    )
+    per_class = {
+        str(label): ClassFigures(float(p), float(r), float(f), int(s))
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+    }
+    return Evaluation(
+        n_labels=len(y),
+        accuracy=float(accuracy_score(y, predicted)),
+        macro_f1=float(f1_score(y, predicted, labels=labels, average="macro", zero_division=0)),
+        per_class=per_class,
+    )
+
+
+def save_scorer(scorer: Scorer, path: str | os.PathLike[str]) -> Path:
+    """Write a fitted scorer to ``path`` (folders created); returns the path.
+
+    The file is written under a temporary name and renamed, so a killed process never leaves a
+    half-written artefact at ``path``.
+    """
+    check_is_fitted(scorer, "coef_")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    joblib.dump({"format": ARTEFACT_FORMAT, "sklearn": sklearn.__version__, "scorer": scorer}, partial)
+    partial.replace(path)
+    return path
+
+
+def load_scorer(path: str | os.PathLike[str]) -> Scorer:
+    """Read a scorer written by ``save_scorer``.
+
+    Raises
+    ------
+    ScorerLoadError
+        If the file is missing, unreadable or not a scorer artefact of this format.
+    """
+    try:
+        artefact = joblib.load(path)
+    except Exception as exc:  # joblib/pickle raise many types for a damaged file
+        raise ScorerLoadError(f"cannot read scorer {str(path)!r}: {exc}") from exc
+    if not isinstance(artefact, dict) or artefact.get("format") != ARTEFACT_FORMAT:
+        found = artefact.get("format") if isinstance(artefact, dict) else type(artefact).__name__
+        raise ScorerLoadError(
+            f"{str(path)!r} is not a scorer artefact of format {ARTEFACT_FORMAT} (found {found!r})"
+        )
+    return artefact["scorer"]
