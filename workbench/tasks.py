@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.config import Settings
 from workbench.embed import embed_project
+from workbench.rounds import ROUND_JOB, run_round, schedule_due_rounds
 from workbench.store.engine import Database
 from workbench.store.schema import Job
 from workbench.worker import ProgressFn, handler
@@ -16,3 +18,25 @@ def embed(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any]:
     stats = embed_project(db, job.project_id, progress=lambda done, total: progress(done / max(total, 1)))
     return {"n_items": stats.n_items, "n_cached": stats.n_cached, "n_computed": stats.n_computed,
             "seconds": round(stats.seconds, 2)}
+
+
+@handler(ROUND_JOB)
+def active_learning_round(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    """Retrain the scorer, rescore the pool and queue the next batch of candidates."""
+    outcome = run_round(
+        db,
+        job.project_id,
+        models_dir=Settings.from_env().models_dir,
+        trigger=job.payload.get("trigger", "lead"),
+        job_id=job.id,
+        progress=progress,
+    )
+    cv = outcome.metrics.get("cv") or {}
+    return {"round": outcome.number, "n_labels": outcome.n_labels, "n_candidates": outcome.n_candidates,
+            "sampler": outcome.sampler, "cv_accuracy": cv.get("accuracy"), "cv_macro_f1": cv.get("macro_f1")}
+
+
+def schedule_rounds(db: Database) -> list[Job]:
+    """The worker's idle hook: queue the rounds that are due."""
+    with db.write() as session:
+        return schedule_due_rounds(session)

@@ -27,6 +27,7 @@ log = logging.getLogger("workbench.worker")
 
 ProgressFn = Callable[[float], None]
 Handler = Callable[[Database, Job, ProgressFn], dict[str, Any]]
+IdleFn = Callable[[Database], list[Job]]
 HANDLERS: dict[str, Handler] = {}
 
 HEARTBEAT_SECONDS = 5.0
@@ -73,12 +74,22 @@ class Worker:
         Identifies this process in ``jobs.worker``; defaults to ``host:pid``.
     kinds : list of str, optional
         Only claim these job kinds (default: every registered kind).
+    on_idle : callable, optional
+        ``on_idle(db) -> list of queued jobs``, called when the queue is empty; it may queue
+        work that is due (e.g. a round after enough new labels).
     """
 
-    def __init__(self, db: Database, name: str | None = None, kinds: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        name: str | None = None,
+        kinds: list[str] | None = None,
+        on_idle: IdleFn | None = None,
+    ) -> None:
         self.db = db
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.kinds = kinds or sorted(HANDLERS)
+        self.on_idle = on_idle
         self.stopping = threading.Event()
 
     def run_one(self) -> Job | None:
@@ -114,6 +125,16 @@ class Worker:
         log.info("job %s (%s) done: %s", job.id, job.kind, result)
         return job
 
+    def idle(self) -> bool:
+        """Run the idle hook; True if it queued work."""
+        if self.on_idle is None:
+            return False
+        try:
+            return bool(self.on_idle(self.db))
+        except Exception:  # scheduling must never stop the worker; the next idle turn retries
+            log.exception("idle hook failed")
+            return False
+
     def run_forever(self, poll_seconds: float = 1.0) -> None:
         """Run jobs until SIGTERM/SIGINT; a job interrupted by a signal goes back to the queue."""
 
@@ -125,17 +146,21 @@ class Worker:
         log.info("worker %s waiting for jobs (%s)", self.name, ", ".join(self.kinds))
         try:
             while not self.stopping.is_set():
-                if self.run_one() is None:
+                if self.run_one() is None and not self.idle():
                     self.stopping.wait(poll_seconds)
         except KeyboardInterrupt:
             log.info("worker %s stopped", self.name)
 
 
-def run_until_empty(db: Database, kinds: list[str] | None = None) -> list[Job]:
-    """Run queued jobs in this process until none is left (tests, ``worker --once``)."""
-    worker = Worker(db, kinds=kinds)
+def run_until_empty(db: Database, kinds: list[str] | None = None, on_idle: IdleFn | None = None) -> list[Job]:
+    """Run queued jobs in this process until none is left and the idle hook queues no more
+    (tests, ``worker --once``)."""
+    worker = Worker(db, kinds=kinds, on_idle=on_idle)
     done = []
-    while (job := worker.run_one()) is not None:
-        done.append(job)
-    return done
+    while True:
+        job = worker.run_one()
+        if job is not None:
+            done.append(job)
+        elif not worker.idle():
+            return done
 

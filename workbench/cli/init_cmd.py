@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from workbench import tasks  # noqa: F401  (registers the job handlers)
+from workbench import tasks
 from workbench.bootstrap import initialize
 from workbench.cli.app import app, database
 from workbench.config import Settings
@@ -40,12 +40,16 @@ def init(
 def worker(
     once: bool = typer.Option(False, help="Run the queued jobs, then exit (instead of waiting for more)."),
 ) -> None:
-    """Run background jobs (embedding, retraining) from the database queue until stopped."""
+    """Run background jobs (embedding, retraining) from the database queue until stopped.
+
+    When idle it queues the rounds that are due: a first one once a project is embedded, then one
+    whenever a project's round threshold of new labels is reached.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     db = database()
     upgrade(db)
     if once:
-        done = run_until_empty(db)
+        done = run_until_empty(db, on_idle=tasks.schedule_rounds)
         typer.echo(f"ran {len(done)} job(s)")
     else:
-        Worker(db).run_forever()
+        Worker(db, on_idle=tasks.schedule_rounds).run_forever()
