@@ -165,3 +165,24 @@ def test_an_invalid_sampler_setting_fails_the_round_with_its_name(db: Database, 
     with db.read() as session:
         error = session.get(Job, job_id).error
     assert "setting 'sampler'" in error and "hybrid" in error
+
+
+def test_round_and_rounds_commands(db: Database, project: int, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+    from workbench.cli.app import database
+
+    monkeypatch.setenv("WORKBENCH_DB_URL", db.url)
+    database.cache_clear()
+    runner = CliRunner()
+    queued = runner.invoke(app, ["round", "--project", "topics"])
+    assert queued.exit_code == 0 and "queued as job" in queued.output
+    ran = runner.invoke(app, ["round", "--project", "topics", "--now"])
+    assert ran.exit_code == 0, ran.output
+    assert "round 1: 0 labels, 10 candidates queued by hybrid" in ran.output
+    listing = runner.invoke(app, ["rounds", "--project", "topics"]).output.splitlines()
+    assert listing[1].split() == ["1", "lead", "0", "-", "-", "hybrid"]
+    missing = runner.invoke(app, ["round", "--project", "nope"])
+    assert missing.exit_code == 1 and "no project named 'nope'" in missing.output
+    database.cache_clear()
