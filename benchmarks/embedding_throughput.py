@@ -10,7 +10,7 @@ hardly depends on what else the machine is doing.
 
 Usage::
 
-    python benchmarks/embedding_throughput.py [--alpaca 2000] [--banking 5000] [--rounds 1]
+    python benchmarks/embedding_throughput.py [--alpaca 2000] [--banking 5000] [--rounds 1] [--threads N]
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def alpaca_texts(n: int) -> list[str]:
     with open(DATA / "alpaca" / "alpaca_data.jsonl", encoding="utf-8") as lines:
         for line, _ in zip(lines, range(n)):
             row = json.loads(line)
-            texts.append("\n\n".join(part for part in (row["instruction"], row["input"], row["output"]) if part))
+            parts = (row["instruction"], row["input"], row["output"])
+            texts.append("\n\n".join(part for part in parts if part))
     return texts
 
 
@@ -106,8 +107,10 @@ def _rates(n: int, runs: list[Run]) -> str:
 
 
 def _ratio(plain: list[Run], cold: list[Run], clock: str) -> float:
-    """Throughput of the workbench over plain: the ratio of the mean times."""
-    return statistics.mean(getattr(r, clock) for r in plain) / statistics.mean(getattr(r, clock) for r in cold)
+    """Throughput of the workbench over plain: the ratio of the mean ``clock`` ("wall" or "cpu") times."""
+    return statistics.mean(getattr(run, clock) for run in plain) / statistics.mean(
+        getattr(run, clock) for run in cold
+    )
 
 
 def compare(name: str, texts: list[str], embedder: Embedder, rounds: int) -> float:
@@ -127,7 +130,8 @@ def compare(name: str, texts: list[str], embedder: Embedder, rounds: int) -> flo
     print(f"\n{name}: {n} texts, {statistics.mean(len(t) for t in texts):.0f} characters on average")
     print(f"  plain encode      {_rates(n, plain)} texts/s")
     print(f"  workbench (cold)  {_rates(n, cold)} texts/s")
-    print(f"    of which outside encoding (hash, look-up, store): {', '.join(f'{s:.3f}' for s in overhead)} s")
+    outside = ", ".join(f"{s:.3f}" for s in overhead)
+    print(f"    of which outside encoding (hash, look-up, store): {outside} s")
     print(f"  workbench (warm)  {', '.join(f'{r.wall:.3f}' for r in warm)} s for all {n} texts (all cached)")
     wall, cpu = _ratio(plain, cold, "wall"), _ratio(plain, cold, "cpu")
     print(f"  ratio workbench / plain throughput: {wall:.3f} wall-clock, {cpu:.3f} CPU time")
@@ -139,9 +143,15 @@ def main() -> None:
     parser.add_argument("--alpaca", type=int, default=2000, help="Alpaca rows (long texts)")
     parser.add_argument("--banking", type=int, default=5000, help="Banking77 messages (short texts)")
     parser.add_argument("--rounds", type=int, default=1, help="plain/workbench/workbench/plain rounds")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads; 1 makes CPU time a steady measure on a busy machine"
+    )
     args = parser.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     embedder = Embedder(BUNDLED_MODEL).load()
     print(f"model {BUNDLED_MODEL}, batch size {embedder.batch_size}, torch threads {torch.get_num_threads()}")

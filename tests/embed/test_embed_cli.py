@@ -17,6 +17,7 @@ from workbench.store.engine import Database
 from workbench.store.migrate import upgrade
 from workbench.store.schema import AuditEntry, Project
 
+MODEL_CHANGES = AuditEntry.action == "project.embedding_model"
 TEXTS = ["Where is my card?", "I want a refund for this order.", "How do I change my PIN?"]
 
 
@@ -71,8 +72,9 @@ def test_switching_to_a_model_folder_is_audited(cli_db: Database) -> None:
     assert "3 computed" in result.stdout  # vectors are cached per model name
     with cli_db.read() as session:
         assert session.scalar(select(Project.embedding_model)) == folder
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "project.embedding_model")).one()
-        assert (entry.before, entry.after) == ({"embedding_model": BUNDLED_MODEL}, {"embedding_model": folder})
+        entry = session.scalars(select(AuditEntry).where(MODEL_CHANGES)).one()
+        assert entry.before == {"embedding_model": BUNDLED_MODEL}
+        assert entry.after == {"embedding_model": folder}
 
 
 def test_unknown_model_leaves_the_project_unchanged(cli_db: Database) -> None:
@@ -82,4 +84,4 @@ def test_unknown_model_leaves_the_project_unchanged(cli_db: Database) -> None:
     assert "cannot load embedding model 'no-such-org/no-such-model'" in result.stderr
     with cli_db.read() as session:
         assert session.scalar(select(Project.embedding_model)) == BUNDLED_MODEL
-        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "project.embedding_model")).all() == []
+        assert session.scalars(select(AuditEntry).where(MODEL_CHANGES)).all() == []

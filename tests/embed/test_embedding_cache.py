@@ -57,7 +57,9 @@ def test_same_text_in_two_projects_is_computed_once(
     assert _cached_rows(db) == 5
 
 
-def test_cache_rows_hold_each_items_vector(db: Database, make_project: MakeProject, fake: FakeEmbedder) -> None:
+def test_cache_rows_hold_each_items_vector(
+    db: Database, make_project: MakeProject, fake: FakeEmbedder
+) -> None:
     make_project("tickets", TEXTS, model=fake.model_name)
     embed_project(db, "tickets", embedder=fake)
 
@@ -93,7 +95,9 @@ def test_load_embeddings_in_item_order_without_unembedded_or_dropped(
     embed_project(db, "tickets", embedder=fake)
     with db.write() as session:  # imported after the embedding run: no vector yet
         late = normalize_text("A late arrival")
-        session.add(Item(project_id=project_id, shape="text", sample={}, text=late, content_hash=content_hash(late)))
+        session.add(
+            Item(project_id=project_id, shape="text", sample={}, text=late, content_hash=content_hash(late))
+        )
 
     with db.read() as session:
         item_ids, vectors = load_embeddings(session, project_id, fake.model_name)
@@ -191,7 +195,9 @@ def test_interrupted_run_keeps_finished_chunks_and_resumes(
     assert (stats.n_cached, stats.n_computed, resumed.n_encoded) == (2, 3, 3)
 
 
-def test_progress_counts_up_to_the_texts_computed(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_counts_up_to_the_texts_computed(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(compute, "COMMIT_CHUNK", 2)
     add_project(sqlite_db, "tickets", TEXTS, model="fake-trigram-32")
     reports: list[tuple[int, int]] = []

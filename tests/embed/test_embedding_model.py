@@ -22,8 +22,13 @@ SENTENCES = [
 
 
 def test_importing_the_workbench_does_not_import_torch() -> None:
-    code = "import sys, workbench.cli, workbench.embed; print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    code = (
+        "import sys, workbench.cli, workbench.embed;"
+        "print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 

@@ -120,7 +120,7 @@ def unembedded_items(session: Session, project_id: int, model: str) -> list[tupl
 
 
 def item_texts(session: Session, item_ids: Sequence[int]) -> list[tuple[int, str, str]]:
-    """``(id, text, content_hash)`` of the given items, in the order of ``item_ids`` (missing ids left out)."""
+    """``(id, text, content_hash)`` of the given items in the order of ``item_ids``; missing ids left out."""
     by_id = {
         row[0]: (row[0], row[1], row[2])
         for row in session.execute(

@@ -180,7 +180,8 @@ def embed_project(
     n_computed = 0
     for start in range(0, len(pending), COMMIT_CHUNK):
         with db.read() as session:
-            rows = cache.item_texts(session, [item_id for item_id, _ in pending[start : start + COMMIT_CHUNK]])
+            chunk = [item_id for item_id, _ in pending[start : start + COMMIT_CHUNK]]
+            rows = cache.item_texts(session, chunk)
         _encode_and_store(
             db,
             encoder,

@@ -92,7 +92,8 @@ def _load_uncached(source: str, model_name: str) -> SentenceTransformer:
         return SentenceTransformer(source, device=device)
     except Exception as exc:  # any failure to load means the same thing to the user
         reason = str(exc).splitlines()[0] if str(exc) else "no reason given"
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+        # Read as huggingface_hub reads it.
+        offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
         where = (
             "a model name is looked up only in the local Hugging Face cache because downloads are off "
             "(HF_HUB_OFFLINE=1; set HF_HUB_OFFLINE=0 to allow them)"
