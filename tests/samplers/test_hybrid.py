@@ -68,3 +68,22 @@ def test_diverse_margin_spreads_a_batch_over_the_uncertain_blobs():
         probas, embeddings, np.zeros(len(blob), bool), 6, rng=np.random.default_rng(0)
     )
     assert sorted(blob[selection.indices].tolist()) == [0, 1, 2, 3, 4, 5]
+
+
+def test_hybrid_spreads_the_picks_of_a_sampler_that_is_not_diverse_itself():
+    # Margin alone would take the 6 most uncertain items, all in blob 0; within the hybrid the
+    # part is drawn from 10x as many nominees, one per cluster.
+    embeddings, blob = make_blobs(n_per_blob=30, n_blobs=6, dim=16, seed=9)
+    probas = np.tile(np.array([[0.6, 0.4]], dtype=np.float32), (len(blob), 1))
+    probas[blob == 0] = [0.5, 0.5]
+    probas[:, 0] -= np.linspace(0.0, 0.05, len(blob), dtype=np.float32)  # no ties: margins grow with blob id
+    probas[:, 1] = 1.0 - probas[:, 0]
+    labeled = np.zeros(len(blob), dtype=bool)
+    plain = get_sampler("margin")(probas, embeddings, labeled, 6, rng=np.random.default_rng(0))
+    spread = get_sampler("hybrid")(
+        probas, embeddings, labeled, 6, rng=np.random.default_rng(0), context=SamplerContext(budget={"margin": 1.0})
+    )
+    assert set(blob[plain.indices]) == {0}
+    assert len(set(blob[spread.indices])) >= 2
+    assert set(spread.samplers) == {"margin"}
+    assert all("one of 6 clusters of its 60 nominees" in r for r in spread.reasons)

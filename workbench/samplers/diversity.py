@@ -24,7 +24,7 @@ def _reason(cluster: int, n_clusters: int, n_labels: float, size: float) -> str:
     return f"cluster {cluster} of {n_clusters}: {n_labels:.0f} labels for {size:.0f} unlabeled items"
 
 
-@register("diversity")
+@register("diversity", diverse=True)
 def diversity(
     probas: np.ndarray | None,
     embeddings: np.ndarray,

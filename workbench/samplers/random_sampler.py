@@ -8,7 +8,7 @@ from workbench.samplers.base import SamplerContext, Selection
 from workbench.samplers.registry import register
 
 
-@register("random")
+@register("random", diverse=True)
 def random_sample(
     probas: np.ndarray | None,
     embeddings: np.ndarray,

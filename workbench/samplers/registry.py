@@ -33,6 +33,9 @@ class SamplerSpec:
     uses_out_of_fold : bool
         Whether it reads ``SamplerContext.oof_error`` (the caller then computes out-of-fold
         probabilities, which costs extra fits).
+    diverse : bool
+        Whether its picks are already spread over the embedding space; ``hybrid`` spreads the
+        picks of the other samplers itself.
     summary : str
         First line of the function's docstring.
     """
@@ -40,6 +43,7 @@ class SamplerSpec:
     name: str
     fn: Sampler
     uses_out_of_fold: bool
+    diverse: bool
     summary: str
 
 
@@ -80,8 +84,11 @@ def _check_output(name: str, selection: Selection, labeled_mask: np.ndarray, k: 
         raise RuntimeError(f"sampler {name!r} broke its contract: expected {k} unique unlabeled items")
 
 
-def register(name: str, *, uses_out_of_fold: bool = False):
-    """Decorator: register a sampler function under ``name`` (wrapped in the checks above)."""
+def register(name: str, *, uses_out_of_fold: bool = False, diverse: bool = False):
+    """Decorator: register a sampler function under ``name`` (wrapped in the checks above).
+
+    ``uses_out_of_fold`` and ``diverse`` are recorded in its ``SamplerSpec``.
+    """
 
     def decorator(fn: Sampler) -> Sampler:
         if name in _REGISTRY:
@@ -109,7 +116,7 @@ def register(name: str, *, uses_out_of_fold: bool = False):
             return selection
 
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        _REGISTRY[name] = SamplerSpec(name, checked, uses_out_of_fold, summary)
+        _REGISTRY[name] = SamplerSpec(name, checked, uses_out_of_fold, diverse, summary)
         return checked
 
     return decorator
