@@ -44,6 +44,7 @@ SAMPLERS = [
     "diversity",
     "error_rate",
     "diverse_margin",
+    "diverse_margin_wide",
     DEFAULT_SAMPLER,
 ]
 REFERENCE = "diverse_margin"
@@ -105,7 +106,10 @@ def run_dataset(name: str, protocol: Protocol, samplers: list[str], seeds: int, 
             )
             if curves_dir is not None:
                 write_curve(curve, curves_dir / f"{name}-{sampler}-seed{seed}.csv")
-    return {s: np.array([[(p.n_labeled, p.accuracy, p.macro_f1) for p in c] for c in cs]) for s, cs in curves.items()}
+    return {
+        sampler: np.array([[(p.n_labeled, p.accuracy, p.macro_f1) for p in curve] for curve in runs])
+        for sampler, runs in curves.items()
+    }
 
 
 def print_table(name: str, curves: dict[str, np.ndarray]) -> dict[str, float]:
@@ -113,8 +117,10 @@ def print_table(name: str, curves: dict[str, np.ndarray]) -> dict[str, float]:
     mean = {s: c.mean(axis=0) for s, c in curves.items()}  # (rounds + 1, 3)
     target = mean["random"][-1, 1]
     random_labels = mean["random"][-1, 0]
-    print(f"\n{name}: {len(next(iter(curves.values())))} seeds; random's final accuracy {target:.4f} at {random_labels:.0f} labels")
-    print(f"{'sampler':<18} {'final acc':>9} {'mean acc':>9} {'final F1':>9} {'labels to reach random':>23} {'vs random':>9}")
+    n_seeds = len(curves["random"])
+    print(f"\n{name}: {n_seeds} seeds; random's final accuracy {target:.4f} at {random_labels:.0f} labels")
+    header = ("sampler", "final acc", "mean acc", "final F1", "labels to reach random", "vs random")
+    print(f"{header[0]:<18} {header[1]:>9} {header[2]:>9} {header[3]:>9} {header[4]:>23} {header[5]:>9}")
     needed = {}
     for sampler, m in mean.items():
         needed[sampler] = labels_to_reach(m[:, 0], m[:, 1], target)

@@ -18,7 +18,7 @@ from workbench.simulate import LabeledRows, SimulationError, pool_and_test, read
 
 # Two easy classes for the fake trigram embedder: texts about cards vs. about transfers.
 CARD = ["my card is lost", "card never arrived", "new card please", "card was stolen", "block my card"]
-TRANSFER = ["send money abroad", "transfer is pending", "money transfer failed", "wire money home", "transfer fee"]
+TRANSFER = ["send money abroad", "transfer is pending", "transfer failed", "wire money home", "transfer fee"]
 
 
 def _rows(n_per_class: int) -> list[dict]:
@@ -101,7 +101,7 @@ def test_a_row_without_label_names_file_and_line(cli, tmp_path):
 
 def test_csv_with_splits_is_read(tmp_path):
     data = tmp_path / "rows.csv"
-    data.write_text("body,intent,part\nhello there,greet,train\nbye now,leave,test\nhi,greet,dev\n", encoding="utf-8")
+    data.write_text("body,intent,part\nhello there,greet,train\nbye now,leave,test\nhi,greet,dev\n")
     rows = read_labeled_file(data, text_field="body", label_field="intent", split_field="part")
     assert rows.texts == ["hello there", "bye now", "hi"]
     assert rows.labels.tolist() == ["greet", "leave", "greet"]
@@ -116,7 +116,8 @@ def test_a_missing_text_field_is_a_clear_error(tmp_path):
 
 
 def _labeled(splits: list[str] | None, labels: list[str]) -> LabeledRows:
-    return LabeledRows([f"t{i}" for i in range(len(labels))], np.array(labels), None if splits is None else np.array(splits))
+    texts = [f"t{i}" for i in range(len(labels))]
+    return LabeledRows(texts, np.array(labels), None if splits is None else np.array(splits))
 
 
 def test_pool_is_train_and_test_is_test_when_both_exist():

@@ -132,7 +132,9 @@ def pool_and_test(rows: LabeledRows, seed: int) -> tuple[np.ndarray, np.ndarray]
     return np.flatnonzero(in_pool), np.flatnonzero(is_test)
 
 
-def _test_figures(scorer: Scorer | None, only_label: str, X_test: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
+def _test_figures(
+    scorer: Scorer | None, only_label: str, X_test: np.ndarray, y_test: np.ndarray
+) -> tuple[float, float]:
     if scorer is None:  # one labeled class so far: every test row gets that label
         ev = evaluate(y_test, np.ones((len(y_test), 1), np.float32), np.array([only_label]))
     else:
@@ -186,7 +188,9 @@ def simulate(
     """
     spec = sampler_spec(sampler)
     if initial < 1 or batch < 1 or rounds < 0:
-        raise SimulationError(f"need initial >= 1, batch >= 1 and rounds >= 0, got {initial}, {batch}, {rounds}")
+        raise SimulationError(
+            f"need initial >= 1, batch >= 1 and rounds >= 0, got {initial}, {batch}, {rounds}"
+        )
     if initial > len(pool):
         raise SimulationError(f"initial {initial} is larger than the pool of {len(pool)} rows")
     if len(test) == 0:
@@ -204,7 +208,9 @@ def simulate(
     for round_number in range(rounds + 1):
         labeled = np.flatnonzero(labeled_mask)
         y_labeled = y_pool[labeled]
-        fitted = sklearn.clone(template).fit(X_pool[labeled], y_labeled) if len(np.unique(y_labeled)) > 1 else None
+        fitted = None
+        if len(np.unique(y_labeled)) > 1:
+            fitted = sklearn.clone(template).fit(X_pool[labeled], y_labeled)
         accuracy, macro_f1 = _test_figures(fitted, str(y_labeled[0]), X_test, y_test)
         point = CurvePoint(round_number, len(labeled), accuracy, macro_f1)
         curve.append(point)

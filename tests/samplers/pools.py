@@ -15,7 +15,9 @@ class Pool:
     labeled_mask: np.ndarray  # (n,) bool
 
 
-def make_blobs(n_per_blob: int, n_blobs: int, dim: int, seed: int, spread: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def make_blobs(
+    n_per_blob: int, n_blobs: int, dim: int, seed: int, spread: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit-norm blobs around random directions: (n_blobs * n_per_blob, dim) float32 and blob ids."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(n_blobs, dim))

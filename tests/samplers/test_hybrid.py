@@ -11,6 +11,13 @@ from tests.samplers.pools import make_blobs, small_pool
 from workbench.samplers import DEFAULT_BUDGET, SamplerContext, get_sampler
 
 
+def _hybrid(pool, k: int, budget=None):
+    """Run hybrid on the small pool, with out-of-fold errors on every third labeled item."""
+    return get_sampler("hybrid")(
+        pool.probas, pool.embeddings, pool.labeled_mask, k, rng=np.random.default_rng(0), context=_context(pool, budget)
+    )
+
+
 def _context(pool, budget=None) -> SamplerContext:
     oof_error = np.where(pool.labeled_mask, (np.arange(len(pool.labels)) % 3 == 0).astype(np.float32), np.nan)
     return SamplerContext(oof_error=oof_error.astype(np.float32), budget=budget)
@@ -18,9 +25,7 @@ def _context(pool, budget=None) -> SamplerContext:
 
 def test_default_budget_splits_the_batch_by_share():
     pool = small_pool()
-    selection = get_sampler("hybrid")(
-        pool.probas, pool.embeddings, pool.labeled_mask, 20, rng=np.random.default_rng(0), context=_context(pool)
-    )
+    selection = _hybrid(pool, 20)
     assert Counter(selection.samplers) == {name: round(20 * share) for name, share in DEFAULT_BUDGET.items()}
     assert len(np.unique(selection.indices)) == 20
 
@@ -28,9 +33,7 @@ def test_default_budget_splits_the_batch_by_share():
 def test_a_custom_budget_is_respected_and_normalized():
     pool = small_pool()
     budget = {"margin": 3, "random": 1}
-    selection = get_sampler("hybrid")(
-        pool.probas, pool.embeddings, pool.labeled_mask, 12, rng=np.random.default_rng(0), context=_context(pool, budget)
-    )
+    selection = _hybrid(pool, 12, budget)
     assert Counter(selection.samplers) == {"margin": 9, "random": 3}
 
 
@@ -38,19 +41,18 @@ def test_later_parts_never_repeat_earlier_picks():
     pool = small_pool()
     # Two uncertainty parts would pick the very same items if they ignored each other.
     budget = {"margin": 0.5, "least_confidence": 0.5}
-    selection = get_sampler("hybrid")(
-        pool.probas, pool.embeddings, pool.labeled_mask, 30, rng=np.random.default_rng(0), context=_context(pool, budget)
-    )
+    selection = _hybrid(pool, 30, budget)
     assert len(np.unique(selection.indices)) == 30
 
 
-@pytest.mark.parametrize("budget", [{"hybrid": 1.0}, {"nope": 1.0}, {"margin": -1.0, "random": 2.0}, {"margin": 0.0}])
+BAD_BUDGETS = [{"hybrid": 1.0}, {"nope": 1.0}, {"margin": -1.0, "random": 2.0}, {"margin": 0.0}]
+
+
+@pytest.mark.parametrize("budget", BAD_BUDGETS)
 def test_a_bad_budget_is_a_clear_error(budget):
     pool = small_pool()
     with pytest.raises(ValueError, match="hybrid budget"):
-        get_sampler("hybrid")(
-            pool.probas, pool.embeddings, pool.labeled_mask, 5, rng=np.random.default_rng(0), context=_context(pool, budget)
-        )
+        _hybrid(pool, 5, budget)
 
 
 def test_without_a_scorer_the_whole_batch_is_the_cold_start():
@@ -80,9 +82,8 @@ def test_hybrid_spreads_the_picks_of_a_sampler_that_is_not_diverse_itself():
     probas[:, 1] = 1.0 - probas[:, 0]
     labeled = np.zeros(len(blob), dtype=bool)
     plain = get_sampler("margin")(probas, embeddings, labeled, 6, rng=np.random.default_rng(0))
-    spread = get_sampler("hybrid")(
-        probas, embeddings, labeled, 6, rng=np.random.default_rng(0), context=SamplerContext(budget={"margin": 1.0})
-    )
+    only_margin = SamplerContext(budget={"margin": 1.0})
+    spread = get_sampler("hybrid")(probas, embeddings, labeled, 6, rng=np.random.default_rng(0), context=only_margin)
     assert set(blob[plain.indices]) == {0}
     assert len(set(blob[spread.indices])) >= 2
     assert set(spread.samplers) == {"margin"}

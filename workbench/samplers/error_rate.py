@@ -75,13 +75,13 @@ def _regions(
     unlabeled: np.ndarray,
     slices: dict[str, np.ndarray],
     rng: np.random.Generator,
-) -> list[tuple[str, np.ndarray, np.ndarray, list[str]]]:
-    """Each grouping as (name, codes of labeled, codes of unlabeled, region names)."""
+) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Each grouping (embedding clusters, then each slice) as (codes of labeled, codes of
+    unlabeled, region names)."""
     n_regions = int(np.clip(len(labeled) // LABELS_PER_REGION, 1, MAX_REGIONS))
     clustering = kmeans(embeddings, subsample(labeled, MAX_CLUSTERED, rng), n_regions, rng)
     groupings = [
         (
-            "cluster",
             nearest_center(embeddings, clustering.centers, labeled),
             nearest_center(embeddings, clustering.centers, unlabeled),
             [f"cluster {c}" for c in range(clustering.n_clusters)],
@@ -91,7 +91,7 @@ def _regions(
         # As strings: metadata mixes types and missing values (None), which do not sort together.
         values = np.asarray(values).astype(str)
         names, codes = np.unique(np.concatenate([values[labeled], values[unlabeled]]), return_inverse=True)
-        groupings.append((name, codes[: len(labeled)], codes[len(labeled) :], [f"{name}={v}" for v in names]))
+        groupings.append((codes[: len(labeled)], codes[len(labeled) :], [f"{name}={v}" for v in names]))
     return groupings
 
 
@@ -121,7 +121,7 @@ def error_rate(
     estimate = np.zeros(len(unlabeled))
     group_of = np.zeros(len(unlabeled), dtype=np.int64)
     per_grouping = []
-    for name, labeled_codes, unlabeled_codes, region_names in _regions(
+    for labeled_codes, unlabeled_codes, region_names in _regions(
         embeddings, labeled, unlabeled, dict(context.slices), rng
     ):
         rates, wrong, count = _smoothed_rates(labeled_codes, errors, len(region_names), prior)

@@ -120,17 +120,20 @@ def _spread(
     """``quota`` picks of sampler ``name``, spread out the way Zhdanov spreads margin picks.
 
     A sampler that is not diverse by itself nominates ``PREFILTER_FACTOR`` times its quota (best
-    first); the nominees are clustered into ``quota`` clusters, and each cluster gives its
-    nominee nearest the center.
+    first); the nominees are clustered into ``quota`` clusters weighted by the sampler's scores,
+    and each cluster gives its nominee nearest the center.
     """
     spec = sampler_spec(name)
     n_unlabeled = int(len(taken) - taken.sum())
     if spec.diverse or n_unlabeled <= quota:
         return spec.fn(probas, embeddings, taken, quota, rng=rng, context=context)
     nominees = spec.fn(probas, embeddings, taken, min(PREFILTER_FACTOR * quota, n_unlabeled), rng=rng, context=context)
-    # Unweighted: the nominees are all informative, and the samplers' scores are not on one
-    # scale (Zhdanov's margin weights are near 1 across a pre-filter anyway).
-    clustering = kmeans(embeddings, nominees.indices, quota, rng)
+    # Weighted by the sampler's own scores, as Zhdanov weighs by margin utility: centers lean
+    # towards the most informative nominees (for error_rate, the regions with most errors).
+    # Every non-diverse sampler scores informativeness as a non-negative number.
+    weights = np.clip(nominees.scores, 0.0, None)
+    weights = weights + 1e-3 * weights.max() if weights.max() > 0 else np.ones(len(nominees))
+    clustering = kmeans(embeddings, nominees.indices, quota, rng, sample_weight=weights)
     # Within each cluster the nearest nominee; across clusters the sampler's own ranking.
     order = np.sort(clustering.spread_order(-np.arange(len(nominees), dtype=np.float64), rng)[:quota])
     return Selection(
