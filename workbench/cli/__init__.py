@@ -2,8 +2,10 @@
 
 from workbench.cli import (  # noqa: F401  (importing a module registers its commands)
     embed_cmd,
+    export_cmd,
     import_cmd,
     init_cmd,
+    noise_cmd,
     rounds_cmd,
     simulate_cmd,
     users_cmd,
