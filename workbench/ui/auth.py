@@ -62,6 +62,7 @@ NEW_PASSWORD_PAGE = PageSpec("views/new_password.py", "Choose a password", ":mat
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/overview.py", "Overview", ":material/dashboard:"),
     PageSpec("views/account.py", "Account", ":material/person:"),
+    PageSpec("views/export.py", "Export", ":material/download:", roles=LEAD_ONLY),
 )
 
 
