@@ -7,6 +7,8 @@ returns, so a role change or a deactivation takes effect on the user's next clic
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workbench.store import users
@@ -17,7 +19,6 @@ ALL_ROLES = frozenset(ROLES)
 LEAD_ONLY = frozenset({"lead"})
 
 SIGN_IN_FAILED = "Unknown username or wrong password."
-
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ NEW_PASSWORD_PAGE = PageSpec("views/new_password.py", "Choose a password", ":mat
 #: A lead-only page is added here with ``roles=LEAD_ONLY``.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/overview.py", "Overview", ":material/dashboard:"),
+    PageSpec("views/label.py", "Label", ":material/label:"),
     PageSpec("views/account.py", "Account", ":material/person:"),
     PageSpec("views/export.py", "Export", ":material/download:", roles=LEAD_ONLY),
+    PageSpec("views/admin.py", "Users", ":material/manage_accounts:", roles=LEAD_ONLY),
 )
 
 
@@ -94,15 +97,72 @@ def _signed_in(user: User) -> SignedInUser:
     )
 
 
-def sign_in(db: Database, username: str, password: str) -> SignedInUser | None:
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for this name; ``wait_s`` says how long until the next try."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"Too many failed sign-ins: try again in {max(1, round(wait_s))} s.")
+        self.wait_s = wait_s
+
+
+class Throttle:
+    """Increasing waits after repeated failed sign-ins, per username as typed.
+
+    After ``free_failures`` failures each further one doubles the wait, from ``base_s`` up to
+    ``max_s``; a success clears the name. Keyed by the name as typed, so unknown names are
+    throttled exactly like real ones. The app keeps one per browser session.
+
+    Parameters
+    ----------
+    clock : callable returning float
+        Seconds, monotonic (tests pass a fake one).
+    """
+
+    def __init__(self, *, free_failures: int = 3, base_s: float = 2.0, max_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.free_failures = free_failures
+        self.base_s = base_s
+        self.max_s = max_s
+        self.clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def wait_s(self, name: str) -> float:
+        """Seconds until ``name`` may be tried again (0 when it may now)."""
+        _, until = self._failures.get(name.lower(), (0, 0.0))
+        return max(0.0, until - self.clock())
+
+    def failed(self, name: str) -> None:
+        count = self._failures.get(name.lower(), (0, 0.0))[0] + 1
+        extra = count - self.free_failures
+        wait = 0.0 if extra <= 0 else min(self.max_s, self.base_s * 2 ** (extra - 1))
+        self._failures[name.lower()] = (count, self.clock() + wait)
+
+    def succeeded(self, name: str) -> None:
+        self._failures.pop(name.lower(), None)
+
+
+def sign_in(
+    db: Database, username: str, password: str, *, throttle: Throttle | None = None
+) -> SignedInUser | None:
     """The active user with these credentials (recording the sign-in time), else None.
 
     Unknown names, wrong passwords and deactivated accounts all give None, so the caller shows
     one message for all three.
+
+    Raises
+    ------
+    SignInThrottled
+        While ``throttle`` makes this name wait; the password is not even checked.
     """
+    name = username.strip()
+    if throttle is not None and (wait := throttle.wait_s(name)) > 0:
+        raise SignInThrottled(wait)
     with db.write() as session:
-        user = users.authenticate(session, username.strip(), password)
-        return _signed_in(user) if user is not None else None
+        user = users.authenticate(session, name, password)
+        signed_in = _signed_in(user) if user is not None else None
+    if throttle is not None:
+        (throttle.succeeded if signed_in else throttle.failed)(name)
+    return signed_in
 
 
 def load_user(db: Database, user_id: int | None) -> SignedInUser | None:

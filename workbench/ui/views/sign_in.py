@@ -8,6 +8,14 @@ from workbench.ui import auth, session
 from workbench.ui.db import database
 
 
+THROTTLE_KEY = "sign_in_throttle"
+
+
+def _throttle() -> auth.Throttle:
+    """This browser session's sign-in throttle (failed attempts per typed name)."""
+    return st.session_state.setdefault(THROTTLE_KEY, auth.Throttle())
+
+
 def render() -> None:
     st.title("Sign in")
     # clear_on_submit: the typed password does not stay in the session state.
@@ -19,7 +27,11 @@ def render() -> None:
         submitted = st.form_submit_button("Sign in", type="primary", key="sign_in_submit")
     if not submitted:
         return
-    user = auth.sign_in(database(), username, password)
+    try:
+        user = auth.sign_in(database(), username, password, throttle=_throttle())
+    except auth.SignInThrottled as throttled:
+        st.error(str(throttled))
+        return
     if user is None:
         st.error(auth.SIGN_IN_FAILED)
         return

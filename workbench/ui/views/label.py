@@ -1,0 +1,194 @@
+"""Labeling page (annotators and leads): one item at a time, keys 1-9 for the labels.
+
+Every action is a button callback, so a click saves and the same script run shows the next item
+(no second run). The callbacks carry the item id they were drawn with: a double click or a click
+from a stale tab saves that item's label again, which ``save_label`` turns into a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from workbench.responses import response_of
+from workbench.store import labeling, labeling_history
+from workbench.store.labeling_screen import LabelScreen, label_screen
+from workbench.store.projects import list_projects
+from workbench.store.schema import Project
+from workbench.ui import session
+from workbench.ui.db import database
+from workbench.ui.markdown import escape_markdown
+from workbench.ui.sample_view import render_item
+
+PROJECT_KEY = "label_project"
+SHOWN_AT_KEY = "label_shown_at"  # (assignment id, monotonic time it was first shown)
+ERROR_KEY = "label_error"
+
+
+def _act(action: Callable[..., Any], *args: Any, notice: str | None = None, **kwargs: Any) -> None:
+    """Run one labeling action in its own write transaction; show a refusal instead of a traceback."""
+    try:
+        with database().write() as db_session:
+            action(db_session, *args, **kwargs)
+    except labeling.LabelingError as error:
+        st.session_state[ERROR_KEY] = str(error)
+        return
+    if notice:
+        session.set_notice(notice)
+
+
+def _seconds_on(assignment_id: int) -> float:
+    shown = st.session_state.get(SHOWN_AT_KEY)
+    return round(time.monotonic() - shown[1], 1) if shown and shown[0] == assignment_id else 0.0
+
+
+def _save(project_id: int, user_id: int, item_id: int, assignment_id: int, label: str) -> None:
+    _act(labeling.save_label, project_id, user_id, item_id, label, seconds_spent=_seconds_on(assignment_id))
+
+
+def _change(project_id: int, user_id: int, annotation_id: int, item_id: int) -> None:
+    label = st.session_state[f"recent_{annotation_id}"]
+    _act(labeling.save_label, project_id, user_id, item_id, label, notice=f"Item {item_id} is now labeled {label}.")
+
+
+def _undo(project_id: int, user_id: int) -> None:
+    with database().write() as db_session:
+        try:
+            undone = labeling_history.undo_last(db_session, project_id, user_id)
+        except labeling.LabelingError as error:
+            st.session_state[ERROR_KEY] = str(error)
+            return
+    session.set_notice("Nothing to undo." if undone is None else f"Undone: {undone.action} on item {undone.item_id}.")
+
+
+def _choose_project(projects: list[Project]) -> Project:
+    if len(projects) == 1:
+        return projects[0]
+    by_name = {project.name: project for project in projects}
+    return by_name[st.selectbox("Project", list(by_name), key=PROJECT_KEY)]
+
+
+def _progress(screen: LabelScreen) -> None:
+    figures = screen.progress
+    this_round, today, left = st.columns(3)
+    this_round.metric("Done this round", figures.done_this_round,
+                      help="Labels since the latest round." if figures.round_number else "Labels so far.")
+    today.metric("Done today", figures.done_today)
+    left.metric("Left in this round", figures.left_in_round if figures.round_number else "-")
+    if figures.new_round_ready:
+        st.info(f"Round {figures.round_number} is ready: your next item comes from it.")
+
+
+def _label_buttons(project: Project, user_id: int, screen: LabelScreen) -> None:
+    claim = screen.claim
+    columns = st.columns(max(1, min(len(project.labels), 5)))
+    for index, label in enumerate(project.labels):
+        key = label.get("key") or None
+        columns[index % len(columns)].button(
+            f"{key} · {label['name']}" if key else label["name"],
+            key=f"label_{index}",
+            help=label.get("description") or None,
+            shortcut=key,
+            width="stretch",
+            on_click=_save,
+            args=(project.id, user_id, claim.item_id, claim.assignment_id, label["name"]),
+        )
+
+
+def _flag_form(project: Project, user_id: int, item_id: int) -> None:
+    with st.expander("Flag as problematic"), st.form("flag", clear_on_submit=True):
+        reason = st.selectbox("Reason", list(labeling.FLAG_REASONS), format_func=labeling.FLAG_REASONS.get,
+                              key="flag_reason")
+        comment = st.text_area("Comment", key="flag_comment")
+        if st.form_submit_button("Flag and go to the next item", key="flag_submit"):
+            _act(labeling.flag, project.id, user_id, item_id, reason, comment, notice=f"Item {item_id} flagged.")
+            st.rerun()
+
+
+def _correct_form(project: Project, user_id: int, screen: LabelScreen) -> None:
+    response = response_of(screen.sample)
+    if response is None:
+        return
+    with st.expander("Correct the response"), st.form("correct", clear_on_submit=False):
+        corrected = st.text_area("Response", value=response, height=200, key=f"correct_{screen.item.id}")
+        reason = st.text_input("Why (optional)", key="correct_reason")
+        if st.form_submit_button("Save the corrected response", key="correct_submit"):
+            _act(labeling.correct_response, project.id, user_id, screen.item.id, corrected, reason,
+                 notice="The corrected response was saved; the original is kept.")
+            st.rerun()
+
+
+def _recent(project: Project, user_id: int, screen: LabelScreen) -> None:
+    with st.expander("My recent labels"):
+        if not screen.recent:
+            st.caption("No labels yet.")
+        for recent in screen.recent:
+            text, choice = st.columns([3, 1])
+            text.text(f"item {recent.item_id}: {recent.preview}")
+            choice.selectbox(
+                "Label", project.label_names, index=project.label_names.index(recent.label)
+                if recent.label in project.label_names else 0,
+                key=f"recent_{recent.annotation_id}", label_visibility="collapsed",
+                on_change=_change, args=(project.id, user_id, recent.annotation_id, recent.item_id),
+            )
+
+
+def _item(project: Project, screen: LabelScreen) -> None:
+    st.caption(escape_markdown(screen.why))
+    if screen.suggestion is not None:
+        st.caption(escape_markdown(
+            f"Suggested label: {screen.suggestion.label} ({screen.suggestion.probability:.0%})"
+        ))
+    if screen.revision is not None:
+        st.caption(f"Showing the corrected response (revision {screen.revision.revision}).")
+    with st.container(height=480, border=True):
+        item = screen.item
+        render_item(item if screen.revision is None else _with_sample(item, screen.sample))
+
+
+def _with_sample(item: Any, sample: dict[str, Any]) -> Any:
+    """A detached stand-in of ``item`` showing ``sample`` (the ORM object is not changed)."""
+    return SimpleNamespace(**{name: getattr(item, name) for name in (
+        "id", "status", "imported_label", "source_file", "source_line", "external_id", "meta")}, sample=sample)
+
+
+def render() -> None:
+    user = session.require_user("annotator", "lead")
+    st.title("Label")
+    with database().read() as db_session:
+        projects = list_projects(db_session)
+    if not projects:
+        st.info("No project yet: a lead imports data first.")
+        return
+    project = _choose_project(projects)
+    if error := st.session_state.pop(ERROR_KEY, None):
+        st.error(error)
+    with database().write() as db_session:
+        screen = label_screen(db_session, project, user.id)
+    _progress(screen)
+    if screen.claim is None:
+        st.success("Nothing left in your queue. New items arrive with the next round.")
+    else:
+        if (st.session_state.get(SHOWN_AT_KEY) or (None,))[0] != screen.claim.assignment_id:
+            st.session_state[SHOWN_AT_KEY] = (screen.claim.assignment_id, time.monotonic())
+        _item(project, screen)
+        _label_buttons(project, user.id, screen)
+        skip, undo = st.columns(2)
+        skip.button("Skip", key="skip", width="stretch",
+                    on_click=_act, args=(labeling.skip, project.id, user.id, screen.claim.item_id))
+        undo.button("Undo last action", key="undo", width="stretch", on_click=_undo,
+                    args=(project.id, user.id))
+        _flag_form(project, user.id, screen.claim.item_id)
+        _correct_form(project, user.id, screen)
+    if screen.claim is None:
+        st.button("Undo last action", key="undo", on_click=_undo, args=(project.id, user.id))
+    _recent(project, user.id, screen)
+
+
+# Streamlit runs a page script with __name__ == "__main__"; importing it (tests) renders nothing.
+if __name__ == "__main__":
+    render()
