@@ -1,0 +1,79 @@
+"""In a real browser: keyboard labeling with undo, HTML shown as text, lead pages unreachable."""
+
+from __future__ import annotations
+
+from server import PASSWORDS, SAMPLES, SCRIPT_INSTRUCTION, SCRIPT_OUTPUT
+from sqlalchemy import select
+
+from workbench.store.engine import Database
+from workbench.store.schema import Annotation, Item
+
+TIMEOUT_MS = 30_000
+
+
+def _sign_in(page, url: str, username: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT_MS)
+
+
+def _wait_for_item(page, instruction: str) -> None:
+    page.get_by_text(instruction, exact=True).wait_for(timeout=TIMEOUT_MS)
+
+
+def _labels(db_url: str) -> dict[str, str]:
+    db = Database(db_url)
+    with db.read() as session:
+        rows = session.execute(
+            select(Item.sample, Annotation.label).join(Item, Item.id == Annotation.item_id)
+        ).all()
+    db.dispose()
+    return {sample["instruction"]: label for sample, label in rows}
+
+
+def test_an_annotator_labels_with_keys_and_undoes_and_html_stays_text(app, new_page):
+    page = new_page()
+    _sign_in(page, app.url, "ann")
+    page.get_by_role("link", name="Label").click()
+
+    _wait_for_item(page, SCRIPT_INSTRUCTION)
+    page.get_by_text(SCRIPT_OUTPUT, exact=True).wait_for(timeout=TIMEOUT_MS)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img[onerror]").count() == 0
+
+    for key, next_sample in zip("121", SAMPLES[1:]):
+        page.keyboard.press(key)
+        _wait_for_item(page, next_sample["instruction"])
+    page.get_by_role("button", name="Undo last action").click()
+    _wait_for_item(page, SAMPLES[2]["instruction"])
+
+    assert _labels(app.db_url) == {SCRIPT_INSTRUCTION: "chat", SAMPLES[1]["instruction"]: "code"}
+    assert page.evaluate("window.__pwned") is None
+
+
+def _open_by_url(page, path: str) -> None:
+    """Go to ``path`` inside the signed-in session, as the browser's address bar history does.
+
+    (A full reload would start a new, signed-out session: the identity lives in the session.)
+    """
+    page.evaluate(
+        "path => { history.pushState({}, '', path); window.dispatchEvent(new PopStateEvent('popstate')); }",
+        path,
+    )
+
+
+def test_the_admin_page_is_reachable_by_url_for_a_lead_only(app, new_page):
+    lead = new_page()
+    _sign_in(lead, app.url, "lead1")
+    _open_by_url(lead, "/admin")
+    lead.get_by_role("heading", name="Users").wait_for(timeout=TIMEOUT_MS)
+
+    annotator = new_page()
+    _sign_in(annotator, app.url, "ann")
+    _open_by_url(annotator, "/admin")
+    annotator.wait_for_url(f"{app.url}/", timeout=TIMEOUT_MS)
+    annotator.get_by_role("heading", name="Overview").wait_for(timeout=TIMEOUT_MS)
+    assert annotator.get_by_role("heading", name="Users").count() == 0
+    assert annotator.get_by_text("Create a user").count() == 0
