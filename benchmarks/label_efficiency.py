@@ -120,13 +120,13 @@ def print_table(name: str, curves: dict[str, np.ndarray]) -> dict[str, float]:
     n_seeds = len(curves["random"])
     print(f"\n{name}: {n_seeds} seeds; random's final accuracy {target:.4f} at {random_labels:.0f} labels")
     header = ("sampler", "final acc", "mean acc", "final F1", "labels to reach random", "vs random")
-    print(f"{header[0]:<18} {header[1]:>9} {header[2]:>9} {header[3]:>9} {header[4]:>23} {header[5]:>9}")
+    print(f"{header[0]:<20} {header[1]:>9} {header[2]:>9} {header[3]:>9} {header[4]:>23} {header[5]:>9}")
     needed = {}
     for sampler, m in mean.items():
         needed[sampler] = labels_to_reach(m[:, 0], m[:, 1], target)
         reach = "-" if np.isnan(needed[sampler]) else f"{needed[sampler]:,.0f}"
         share = "-" if np.isnan(needed[sampler]) else f"{needed[sampler] / random_labels:.2f}"
-        print(f"{sampler:<18} {m[-1, 1]:>9.4f} {m[:, 1].mean():>9.4f} {m[-1, 2]:>9.4f} {reach:>23} {share:>9}")
+        print(f"{sampler:<20} {m[-1, 1]:>9.4f} {m[:, 1].mean():>9.4f} {m[-1, 2]:>9.4f} {reach:>23} {share:>9}")
     return needed
 
 
