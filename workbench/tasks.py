@@ -6,6 +6,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.embed import embed_project
+from workbench.noise.store import NOISE_JOB, find_noise
 from workbench.rounds import ROUND_JOB, run_round, schedule_due_rounds
 from workbench.store.engine import Database
 from workbench.store.schema import Job
@@ -34,6 +35,12 @@ def active_learning_round(db: Database, job: Job, progress: ProgressFn) -> dict[
     cv = outcome.metrics.get("cv") or {}
     return {"round": outcome.number, "n_labels": outcome.n_labels, "n_candidates": outcome.n_candidates,
             "sampler": outcome.sampler, "cv_accuracy": cv.get("accuracy"), "cv_macro_f1": cv.get("macro_f1")}
+
+
+@handler(NOISE_JOB)
+def noise_scan(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    """Run the noise detectors on the project and replace their open flags."""
+    return find_noise(db, job.project_id, detectors=job.payload.get("detectors")).to_dict()
 
 
 def schedule_rounds(db: Database) -> list[Job]:

@@ -5,6 +5,7 @@ from workbench.cli import (  # noqa: F401  (importing a module registers its com
     export_cmd,
     import_cmd,
     init_cmd,
+    noise_cmd,
     rounds_cmd,
     simulate_cmd,
     users_cmd,
