@@ -69,7 +69,7 @@ class RoundSettings:
     round_threshold : int
         New or changed human labels since the last round that start the next one.
     budget : mapping of str to float, optional
-        The hybrid sampler's split, e.g. ``{"diverse_margin": 0.5, "diversity": 0.3, "error_rate": 0.2}``.
+        The hybrid sampler's split, e.g. ``{"diverse_margin_wide": 0.8, "error_rate": 0.2}`` (the default).
     train_on_imported_labels : bool
         Whether labels that came with the import train the scorer where no human label exists.
     slice_fields : tuple of str
