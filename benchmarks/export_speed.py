@@ -139,7 +139,7 @@ def main() -> None:
         project_id = fill(db, args.items, np.random.default_rng(0))
         print(f"filled {args.items:,} items in {time.perf_counter() - started:.1f} s")
         settings = dict(
-            mixture=parse_mixture("label=math:0.2,code:0.2,chat:0.6"),
+            mixture=(parse_mixture("label=math:0.2,code:0.2,chat:0.6"),),
             size=args.items,
             val_fraction=0.05,
             seed=1,

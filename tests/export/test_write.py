@@ -110,7 +110,7 @@ def test_same_seed_gives_byte_identical_files(db: Database, tmp_path: Path) -> N
         format="parquet",
         seed=11,
         val_fraction=0.2,
-        mixture=parse_mixture("label=math:0.5,chat:0.5"),
+        mixture=(parse_mixture("label=math:0.5,chat:0.5"),),
         size=40,
         curriculum=True,
     )
@@ -134,7 +134,7 @@ def test_split_keeps_items_and_near_duplicates_on_one_side(sqlite_db: Database, 
         format="messages",
         seed=5,
         val_fraction=0.3,
-        mixture=parse_mixture("label=math:0.6,chat:0.2,code:0.2"),
+        mixture=(parse_mixture("label=math:0.6,chat:0.2,code:0.2"),),
         size=60,
         max_repeats=10,
     )
@@ -158,11 +158,11 @@ def test_manifest_records_targets_repeats_drops_and_hashes(sqlite_db: Database, 
         tmp_path / "out",
         format="alpaca",
         seed=0,
-        mixture=parse_mixture("label=math:0.5,chat:0.5"),
+        mixture=(parse_mixture("label=math:0.5,chat:0.5"),),
         size=24,
     )
 
-    rows = {row["value"]: row for row in manifest["mixture"]["rows"]}
+    rows = {row["value"]: row for row in manifest["mixture"]["rows"] if row["field"] == "label"}
     assert rows["math"]["target"] == 12 and rows["math"]["after"] == 12 and rows["math"]["repeats"] == 0
     assert rows["chat"]["before"] == 20 and rows["chat"]["after"] == 12 and rows["chat"]["drops"] == 8
     assert rows["code"]["target_weight"] == 0 and rows["code"]["after"] == 0
@@ -171,4 +171,4 @@ def test_manifest_records_targets_repeats_drops_and_hashes(sqlite_db: Database, 
     assert manifest["counts"]["after"]["label"] == {"chat": 12, "math": 12}
     assert manifest["seed"] == 0 and manifest["scorer_round"] is None
     card = (tmp_path / "out" / "README.md").read_text()
-    assert "| math | 12 | 12 |" in card and "not in mixture 6" in card
+    assert "| label | math | 12 | 12 |" in card and "not in mixture 6" in card

@@ -45,7 +45,7 @@ def _open(signed_in):
 
 def test_a_lead_previews_then_exports_and_downloads(export_page, labeled, signed_in, tmp_path):
     at = _open(signed_in)
-    at.text_input(key="export_mixture").input("label=chat:0.5,code:0.5")
+    at.text_area(key="export_mixture").input("label=chat:0.5,code:0.5")
     at.number_input(key="export_size").set_value(8)
     at.text_input(key="export_folder").input(str(tmp_path / "out"))
     at.button(key="export_preview").click().run()
@@ -65,7 +65,7 @@ def test_a_lead_previews_then_exports_and_downloads(export_page, labeled, signed
 
 def test_a_bad_mixture_is_named(export_page, labeled, signed_in):
     at = _open(signed_in)
-    at.text_input(key="export_mixture").input("label=chat:0.5,poetry:0.5")
+    at.text_area(key="export_mixture").input("label=chat:0.5,poetry:0.5")
     at.button(key="export_preview").click().run()
 
     assert any("no exported item has 'poetry'" in error.value for error in at.error)

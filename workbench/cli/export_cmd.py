@@ -29,8 +29,11 @@ def export(
     format_: str = typer.Option(..., "--format", help=f"One of: {', '.join(FORMATS)}."),
     seed: int = typer.Option(..., "--seed", help="Seed of every random choice (same seed, same files)."),
     out: Path = typer.Option(..., "--out", help="Folder to write the files into (created if missing)."),
-    mixture: str | None = typer.Option(
-        None, "--mixture", help="FIELD=V1:W1,V2:W2,... with FIELD label, source or a metadata field."
+    mixture: list[str] = typer.Option(
+        [],
+        "--mixture",
+        help="FIELD=V1:W1,V2:W2,... with FIELD label, source or a metadata field; repeat it to mix "
+        "several fields at once (e.g. the label and language).",
     ),
     size: int | None = typer.Option(None, "--size", help="Total train records (default: as many as items)."),
     weights: str | None = typer.Option(
@@ -59,7 +62,7 @@ def export(
     try:
         settings = ExportSettings(
             format=format_,
-            mixture=parse_mixture(mixture) if mixture is not None else None,
+            mixture=tuple(parse_mixture(spec) for spec in mixture),
             size=size,
             weights=weights,
             val_fraction=val_fraction,
@@ -90,7 +93,7 @@ def export(
         )
     for row in preview(plan):
         typer.echo(
-            f"{row['value']:<24} before {row['before']:>7}  after {row['after']:>7}  "
+            f"{row['field']}={row['value']:<24} before {row['before']:>7}  after {row['after']:>7}  "
             f"repeats {row['repeats']:>6}  drops {row['drops']:>6}"
         )
     for name, info in manifest["files"].items():

@@ -53,9 +53,10 @@ def dataset_card(plan: ExportPlan, files: dict[str, int], mixture_rows: list[dic
         "## Mixture (train split)",
         "",
         *_table(
-            ["value", "before", "after", "target share", "achieved share", "repeats", "drops"],
+            ["field", "value", "before", "after", "target share", "achieved share", "repeats", "drops"],
             [
                 [
+                    r["field"],
                     r["value"],
                     r["before"],
                     r["after"],

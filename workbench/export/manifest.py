@@ -57,7 +57,7 @@ def build_manifest(
                 sorted(Counter(item.label_source for item in train_items + validation_items).items())
             ),
         },
-        "mixture": {"field": plan.mixture.field or "label", "rows": preview(plan)},
+        "mixture": {"fields": list(plan.mixture.fields), "rows": preview(plan)},
         "repeats": {"extra_copies": plan.mixture.n_repeats, "copies_by_item": repeated},
         "drops": {
             **{reason: {"count": n, "ids": None} for reason, n in plan.excluded.items()},

@@ -131,23 +131,23 @@ class MixturePlan:
 
     Attributes
     ----------
-    field : str or None
-        The mixed field; None when only a total size was asked for (one group of all items).
+    fields : tuple of str
+        The mixed fields; empty when only a total size was asked for (one group of all items).
     target_weights : dict
-        ``{value: weight}``, normalized.
+        ``{field: {value: weight}}``, normalized.
     targets : dict
-        ``{value: target count}``.
+        ``{field: {value: target count}}``.
     copies : dict
-        ``{item_id: number of records}`` for every kept item (1 = kept once, 0 never appears).
+        ``{item_id: number of records}`` for every train item (1 = kept once, 0 = left out).
     weight_factors : dict
         ``{item_id: target / available}`` for up-sampled items when weights replace repeats.
     drops : dict
         ``{reason: [item ids]}``.
     """
 
-    field: str | None
-    target_weights: dict[str, float] = field(default_factory=dict)
-    targets: dict[str, int] = field(default_factory=dict)
+    fields: tuple[str, ...]
+    target_weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
     copies: dict[int, int] = field(default_factory=dict)
     weight_factors: dict[int, float] = field(default_factory=dict)
     drops: dict[str, list[int]] = field(default_factory=dict)
@@ -159,11 +159,12 @@ class MixturePlan:
 
 
 ALL = "(all)"
+Cell = tuple[str, ...]
 
 
 def plan_mixture(
     items: Sequence[ExportItem],
-    spec: MixtureSpec | None,
+    specs: Sequence[MixtureSpec] = (),
     *,
     size: int | None,
     rng: np.random.Generator,
@@ -173,12 +174,17 @@ def plan_mixture(
 ) -> MixturePlan:
     """Decide how many records each item becomes.
 
+    With one spec each value's target is its weight's share of the size. With several (e.g. the
+    label and ``language``) the items are grouped by their combination of values, and iterative
+    proportional fitting finds the shares of the combinations closest to the present ones whose
+    per-field totals match every spec's weights.
+
     Parameters
     ----------
     items : sequence of ExportItem
         The train items, in ascending id order.
-    spec : MixtureSpec or None
-        None keeps the natural proportions (only ``size`` applies, to all items as one group).
+    specs : sequence of MixtureSpec
+        At most one per field; none keeps the natural proportions (only ``size`` applies).
     size : int or None
         Total number of records; None keeps the number of items.
     downsample : str
@@ -191,31 +197,36 @@ def plan_mixture(
     Raises
     ------
     MixtureError
-        When the spec names a value no item has, or a metadata field no item carries.
+        When a spec names a value no item has, a metadata field no item carries, or two specs
+        name the same field.
     """
     if downsample not in DOWN_SAMPLERS:
         raise MixtureError(f"unknown down-sampling {downsample!r}; choose one of {sorted(DOWN_SAMPLERS)}")
-    field_name = spec.field if spec is not None else None
-    groups: dict[str, list[ExportItem]] = defaultdict(list)
+    fields = tuple(spec.field for spec in specs)
+    if len(set(fields)) < len(fields):
+        raise MixtureError(f"mixture: more than one spec for the same field ({', '.join(fields)})")
+    cells: dict[Cell, list[ExportItem]] = defaultdict(list)
     for item in items:
-        groups[item.value_of(field_name) if field_name else ALL].append(item)
-    if spec is not None:
-        _check_values(spec, items, groups)
-        weights = spec.weights
-    else:
-        weights = {ALL: 1.0}
+        cells[tuple(item.value_of(name) for name in fields) or (ALL,)].append(item)
+    for position, spec in enumerate(specs):
+        _check_values(spec, items, {cell[position] for cell in cells})
+    plan = MixturePlan(fields, {spec.field: dict(spec.weights) for spec in specs})
+    if not specs and size is None:
+        plan.copies.update((item.id, 1) for item in items)
+        return plan
     total = len(items) if size is None else size
-    if spec is None and size is None:
-        return MixturePlan(None, weights, {ALL: total}, {item.id: 1 for item in items})
-    targets = target_counts(weights, total)
-    plan = MixturePlan(field_name, dict(weights), targets)
-    for value in sorted(groups):
-        members = groups[value]
-        target = targets.get(value, 0)
+    cell_targets = target_counts(_cell_shares(specs, cells), total)
+    for position, spec in enumerate(specs):
+        marginal = dict.fromkeys(spec.weights, 0)
+        for cell, n in cell_targets.items():
+            marginal[cell[position]] = marginal.get(cell[position], 0) + n
+        plan.targets[spec.field] = marginal
+    for cell in sorted(cells):
+        members = cells[cell]
+        target = cell_targets.get(cell, 0)
         if target == 0:
-            plan.drops.setdefault(NOT_IN_MIXTURE if value not in weights else DOWN_SAMPLED, []).extend(
-                item.id for item in members
-            )
+            named = not specs or all(value in spec.weights for value, spec in zip(cell, specs, strict=True))
+            plan.drops.setdefault(DOWN_SAMPLED if named else NOT_IN_MIXTURE, []).extend(i.id for i in members)
             plan.copies.update((item.id, 0) for item in members)
         elif target <= len(members):
             keep = set(DOWN_SAMPLERS[downsample](members, target, rng).tolist())
@@ -234,6 +245,36 @@ def plan_mixture(
     return plan
 
 
+def _cell_shares(
+    specs: Sequence[MixtureSpec], cells: dict[Cell, list[ExportItem]], iterations: int = 200
+) -> dict[Cell, float]:
+    """Target share of each combination of values, in the specs' value order.
+
+    Iterative proportional fitting from the present counts: each pass rescales the shares so one
+    field's totals equal its weights. With a single spec this is exactly the spec's weights.
+    """
+    if not specs:
+        return {(ALL,): 1.0}
+    rank = [{value: i for i, value in enumerate(spec.weights)} for spec in specs]
+    order = sorted(cells, key=lambda cell: [(r.get(v, len(r)), v) for r, v in zip(rank, cell, strict=True)])
+    shares = {
+        cell: float(len(cells[cell]))
+        if all(v in spec.weights for v, spec in zip(cell, specs, strict=True))
+        else 0.0
+        for cell in order
+    }
+    for _ in range(iterations if len(specs) > 1 else 1):
+        for position, spec in enumerate(specs):
+            totals: dict[str, float] = defaultdict(float)
+            for cell, share in shares.items():
+                totals[cell[position]] += share
+            shares = {
+                cell: share * spec.weights[cell[position]] / totals[cell[position]] if share else 0.0
+                for cell, share in shares.items()
+            }
+    return shares
+
+
 def _spread(n_items: int, target: int, max_copies: int, rng: np.random.Generator) -> np.ndarray:
     """Copies per item, shape (n_items,): as even as possible, the odd ones at random, capped."""
     base, extra = divmod(target, n_items)
@@ -242,18 +283,16 @@ def _spread(n_items: int, target: int, max_copies: int, rng: np.random.Generator
     return np.minimum(copies, max_copies)
 
 
-def _check_values(
-    spec: MixtureSpec, items: Sequence[ExportItem], groups: dict[str, list[ExportItem]]
-) -> None:
+def _check_values(spec: MixtureSpec, items: Sequence[ExportItem], present: set[str]) -> None:
     if spec.field not in ("label", "source") and items and not any(spec.field in item.meta for item in items):
         raise MixtureError(
             f"mixture field {spec.field!r} is not a metadata field of any exported item "
             "(use label, source or a field the items carry)"
         )
-    missing = [value for value, weight in spec.weights.items() if weight > 0 and value not in groups]
+    missing = [value for value, weight in spec.weights.items() if weight > 0 and value not in present]
     if missing:
-        present = ", ".join(sorted(groups)) or "none"
+        values = ", ".join(sorted(present)) or "none"
         raise MixtureError(
             f"mixture {spec.field}: no exported item has {', '.join(repr(v) for v in missing)} "
-            f"(values present: {present})"
+            f"(values present: {values})"
         )

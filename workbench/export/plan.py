@@ -38,7 +38,8 @@ class ExportSettings:
     ----------
     format : str
         A key of ``FORMATS``.
-    mixture : MixtureSpec or None
+    mixture : tuple of MixtureSpec
+        At most one per field (e.g. the label and ``language``); empty keeps the natural proportions.
     size : int or None
         Total train records; None keeps the number of train items.
     weights : str or None
@@ -58,7 +59,7 @@ class ExportSettings:
     """
 
     format: str = "messages"
-    mixture: MixtureSpec | None = None
+    mixture: tuple[MixtureSpec, ...] = ()
     size: int | None = None
     weights: str | None = None
     val_fraction: float = 0.0
@@ -95,9 +96,7 @@ class ExportSettings:
 
     def as_dict(self) -> dict[str, Any]:
         settings = asdict(self)
-        settings["mixture"] = (
-            None if self.mixture is None else {"field": self.mixture.field, "weights": self.mixture.weights}
-        )
+        settings["mixture"] = {spec.field: spec.weights for spec in self.mixture}
         return settings
 
 
@@ -190,15 +189,18 @@ def _weighted(
 
 
 def preview(plan: ExportPlan) -> list[dict[str, Any]]:
-    """The train distribution before and after the mixture, one row per value of the mixed field
-    (the label when no mixture was asked for).
+    """The train distribution before and after the mixture: one row per value of each mixed field
+    (of the label when no mixture was asked for).
 
-    Each row: ``value``, ``before`` (items), ``after`` (records), ``target`` (records, None
-    without a mixture), ``target_weight``, ``achieved_weight`` (share of records, or of the weight
-    mass when records carry weights), ``repeats`` (extra copies) and ``drops`` (items left out by
-    the mixture).
+    Each row: ``field``, ``value``, ``before`` (items), ``after`` (records), ``target`` (records,
+    None without a mixture), ``target_weight``, ``achieved_weight`` (share of records, or of the
+    weight mass when records carry weights), ``repeats`` (extra copies) and ``drops`` (items left
+    out by the mixture).
     """
-    field_name = plan.mixture.field or "label"
+    return [row for name in plan.mixture.fields or ("label",) for row in _preview_rows(plan, name)]
+
+
+def _preview_rows(plan: ExportPlan, field_name: str) -> list[dict[str, Any]]:
     before = Counter(item.value_of(field_name) for item in plan.pool)
     after = Counter(item.value_of(field_name) for item, _ in plan.train)
     # With loss weights the achieved share is the weighted mass, the thing the weights control.
@@ -213,18 +215,19 @@ def preview(plan: ExportPlan) -> list[dict[str, Any]]:
         value = item.value_of(field_name)
         repeats[value] += max(copies - 1, 0)
         drops[value] += copies == 0
-    mixed = plan.mixture.field is not None
-    values = sorted(set(before) | (set(plan.mixture.targets) if mixed else set()))
+    targets = plan.mixture.targets.get(field_name)
+    weights = plan.mixture.target_weights.get(field_name, {})
     return [
         {
+            "field": field_name,
             "value": value,
             "before": before[value],
             "after": after[value],
-            "target": plan.mixture.targets.get(value, 0) if mixed else None,
-            "target_weight": round(plan.mixture.target_weights.get(value, 0.0), 6) if mixed else None,
+            "target": None if targets is None else targets.get(value, 0),
+            "target_weight": None if targets is None else round(weights.get(value, 0.0), 6),
             "achieved_weight": round(mass[value] / total_mass, 6),
             "repeats": repeats[value],
             "drops": drops[value],
         }
-        for value in values
+        for value in sorted(set(before) | set(targets or ()))
     ]

@@ -42,10 +42,10 @@ def _settings_form(project_name: str) -> tuple[ExportSettings, Path] | None:
         fmt = left.selectbox(
             "Format", list(FORMATS), format_func=lambda name: FORMATS[name].description, key="export_format"
         )
-        mixture = left.text_input(
-            "Mixture",
+        mixture = left.text_area(
+            "Mixture (one field per line)",
             key="export_mixture",
-            placeholder="label=math:0.2,code:0.2,chat:0.6",
+            placeholder="label=math:0.2,code:0.2,chat:0.6\nlanguage=en:0.8,zh:0.2",
             help="FIELD=V1:W1,V2:W2,... with FIELD label, source or a metadata field; "
             "empty keeps the natural proportions.",
         )
@@ -87,7 +87,7 @@ def _settings_form(project_name: str) -> tuple[ExportSettings, Path] | None:
     try:
         settings = ExportSettings(
             format=fmt,
-            mixture=parse_mixture(mixture) if mixture.strip() else None,
+            mixture=tuple(parse_mixture(line) for line in mixture.splitlines() if line.strip()),
             size=int(size) or None,
             weights=None if weights == NO_WEIGHTS else weights,
             val_fraction=float(val_fraction),
@@ -105,9 +105,13 @@ def _settings_form(project_name: str) -> tuple[ExportSettings, Path] | None:
 
 
 def _show_preview(rows: list[dict]) -> None:
-    table = pd.DataFrame(rows).set_index("value")
-    st.bar_chart(table[["before", "after"]], stack=False)
-    st.dataframe(table, key="export_preview_table")
+    """A before/after bar chart and a table per mixed field."""
+    table = pd.DataFrame(rows)
+    for field_name, part in table.groupby("field", sort=False):
+        st.subheader(f"By {field_name}")
+        by_value = part.drop(columns="field").set_index("value")
+        st.bar_chart(by_value[["before", "after"]], stack=False)
+        st.dataframe(by_value, key=f"export_preview_{field_name}")
 
 
 def _write(project_id: int, settings: ExportSettings, folder: Path, username: str) -> None:
