@@ -172,3 +172,19 @@ def test_manifest_records_targets_repeats_drops_and_hashes(sqlite_db: Database, 
     assert manifest["seed"] == 0 and manifest["scorer_round"] is None
     card = (tmp_path / "out" / "README.md").read_text()
     assert "| label | math | 12 | 12 |" in card and "not in mixture 6" in card
+
+
+def test_validation_leaves_out_what_the_mixture_leaves_out(sqlite_db: Database, tmp_path: Path) -> None:
+    project_id, _ = make_project(sqlite_db, _rows())
+    manifest = _export(
+        sqlite_db,
+        project_id,
+        tmp_path / "out",
+        format="alpaca",
+        seed=0,
+        val_fraction=0.25,
+        mixture=(parse_mixture("label=math:0.5,chat:0.5"),),
+    )
+
+    assert set(manifest["counts"]["validation"]["label"]) == {"math", "chat"}
+    assert manifest["drops"]["not in mixture"]["count"] == 6  # every code item, train and validation

@@ -8,9 +8,14 @@ from workbench.export.formats import FORMATS
 from workbench.export.plan import ExportPlan
 
 
+def _cell(value: Any) -> str:
+    # A "|" inside a value would end the table cell.
+    return "" if value is None else str(value).replace("|", "\\|")
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if cell is None else str(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return lines
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workbench.export.collect import ExportItem, collect_items
 from workbench.export.duplicates import kept_by_lead, near_duplicate_groups, one_per_group
 from workbench.export.formats import FORMATS
-from workbench.export.mixture import DOWN_SAMPLERS, MixturePlan, MixtureSpec, plan_mixture
+from workbench.export.mixture import DOWN_SAMPLERS, NOT_IN_MIXTURE, MixturePlan, MixtureSpec, plan_mixture
 from workbench.export.split import stratified_split
 from workbench.export.weights import WEIGHT_SCHEMES, record_weights
 from workbench.store.schema import Project
@@ -45,7 +45,8 @@ class ExportSettings:
     weights : str or None
         A key of ``WEIGHT_SCHEMES``; when set, records carry a ``weight`` and are never repeated.
     val_fraction : float
-        Share of each label's items held out for validation, in [0, 1).
+        Share of each label's items held out for validation, in [0, 1). Validation keeps the
+        natural distribution, less the values the mixture leaves out (weight zero or unnamed).
     seed : int
     human_labels_only : bool
     pseudo_label_threshold : float or None
@@ -155,8 +156,11 @@ def plan_export(session: Session, project_id: int, settings: ExportSettings) -> 
     )
     records = [item for item in pool for _ in range(mixture.copies.get(item.id, 0))]
     records = _ordered(records, curriculum=settings.curriculum, rng=rng)
+    validation, unwanted = _wanted(validation, settings.mixture)
     left_out = {NEAR_DUPLICATE: near_duplicates} if near_duplicates else {}
     left_out.update(mixture.drops)
+    if unwanted:
+        left_out[NOT_IN_MIXTURE] = sorted(left_out.get(NOT_IN_MIXTURE, []) + unwanted)
     return ExportPlan(
         project_id=project_id,
         project_name=project.name,
@@ -169,6 +173,18 @@ def plan_export(session: Session, project_id: int, settings: ExportSettings) -> 
         left_out=left_out,
         excluded=collection.excluded,
     )
+
+
+def _wanted(items: list[ExportItem], specs: tuple[MixtureSpec, ...]) -> tuple[list[ExportItem], list[int]]:
+    """The items whose values the mixture asks for (weight above zero in every spec), and the ids
+    of the others: validation should not hold data the training mix leaves out on purpose."""
+    wanted, unwanted = [], []
+    for item in items:
+        if all(spec.weights.get(item.value_of(spec.field), 0.0) > 0 for spec in specs):
+            wanted.append(item)
+        else:
+            unwanted.append(item.id)
+    return wanted, unwanted
 
 
 def _ordered(records: list[ExportItem], *, curriculum: bool, rng: np.random.Generator) -> list[ExportItem]:
