@@ -87,11 +87,24 @@ def vote(db: Database, project_id: int, item_id: int, label: str, username: str)
 
 
 def decide(
-    db: Database, project_id: int, item_id: int, lead_id: int, action: str, label: str | None = None
+    db: Database,
+    project_id: int,
+    item_id: int,
+    lead_id: int,
+    action: str,
+    label: str | None = None,
+    flag_id: int | None = None,
 ) -> None:
     with db.write() as session:
         session.add(
-            Decision(project_id=project_id, item_id=item_id, user_id=lead_id, action=action, label=label)
+            Decision(
+                project_id=project_id,
+                item_id=item_id,
+                user_id=lead_id,
+                action=action,
+                label=label,
+                flag_id=flag_id,
+            )
         )
         if action == "drop":
             session.get(Item, item_id).status = "dropped"
@@ -107,9 +120,10 @@ def edit(db: Database, item_id: int, sample: dict[str, Any], revision: int) -> N
         )
 
 
-def flag_near_duplicates(db: Database, project_id: int, item_ids: list[int], group: int) -> None:
+def flag_near_duplicates(db: Database, project_id: int, item_ids: list[int], group: int) -> list[int]:
+    """One near-duplicate flag per item, all in ``group``; returns the flag ids."""
     with db.write() as session:
-        session.add_all(
+        flags = [
             NoiseFlag(
                 project_id=project_id,
                 item_id=item_id,
@@ -118,7 +132,10 @@ def flag_near_duplicates(db: Database, project_id: int, item_ids: list[int], gro
                 evidence={"group": group},
             )
             for item_id in item_ids
-        )
+        ]
+        session.add_all(flags)
+        session.flush()
+        return [flag.id for flag in flags]
 
 
 def add_round(db: Database, project_id: int, probabilities: dict[int, list[float]], number: int = 1) -> None:

@@ -75,3 +75,11 @@ def test_pseudo_labels_above_threshold_only(db: Database) -> None:
     pseudo = _exported(db, project_id, seed=0, pseudo_label_threshold=0.8)
     assert set(pseudo) == {ids[0], ids[1]}
     assert pseudo[ids[1]][:2] == ("code", "pseudo")
+
+
+def test_a_flag_answered_with_keep_leaves_its_item_in(db: Database) -> None:
+    project_id, ids = make_project(db, [text_item(f"near copy {i}", "code") for i in range(3)])
+    flags = flag_near_duplicates(db, project_id, ids, group=1)
+    decide(db, project_id, ids[2], add_lead(db), "keep", flag_id=flags[2])  # "not a duplicate"
+
+    assert set(_exported(db, project_id, seed=0)) == {ids[0], ids[2]}

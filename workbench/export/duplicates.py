@@ -20,11 +20,25 @@ NEAR_DUPLICATE_DETECTOR = "near_duplicate"
 
 
 def near_duplicate_groups(session: Session, project_id: int) -> dict[int, str]:
-    """``{item_id: group key}`` for the items the near-duplicate detector grouped."""
+    """``{item_id: group key}`` for the items the near-duplicate detector grouped.
+
+    The newest flag of an item wins (a later detector run regroups); a flag the lead answered with
+    ``keep`` (not a duplicate) puts its item back on its own.
+    """
+    cleared = select(Decision.flag_id).where(
+        Decision.project_id == project_id,
+        Decision.action == "keep",
+        Decision.flag_id.is_not(None),
+        Decision.id.not_in(_undone(project_id)),
+    )
     rows = session.execute(
-        select(NoiseFlag.item_id, NoiseFlag.evidence).where(
-            NoiseFlag.project_id == project_id, NoiseFlag.detector == NEAR_DUPLICATE_DETECTOR
+        select(NoiseFlag.item_id, NoiseFlag.evidence)
+        .where(
+            NoiseFlag.project_id == project_id,
+            NoiseFlag.detector == NEAR_DUPLICATE_DETECTOR,
+            NoiseFlag.id.not_in(cleared),
         )
+        .order_by(NoiseFlag.id)
     )
     return {
         item_id: str(evidence["group"])
@@ -33,17 +47,21 @@ def near_duplicate_groups(session: Session, project_id: int) -> dict[int, str]:
     }
 
 
-def kept_by_lead(session: Session, project_id: int) -> set[int]:
-    """Items named by a ``keep_one`` decision that no undo reverted."""
-    undone = select(Decision.undoes_id).where(
+def _undone(project_id: int):
+    """The ids of decisions an undo reverted (a subquery)."""
+    return select(Decision.undoes_id).where(
         Decision.project_id == project_id, Decision.undoes_id.is_not(None)
     )
+
+
+def kept_by_lead(session: Session, project_id: int) -> set[int]:
+    """Items named by a ``keep_one`` decision that no undo reverted."""
     return set(
         session.scalars(
             select(Decision.item_id).where(
                 Decision.project_id == project_id,
                 Decision.action == "keep_one",
-                Decision.id.not_in(undone),
+                Decision.id.not_in(_undone(project_id)),
             )
         )
     )
