@@ -2,8 +2,9 @@
 
 Exact duplicates are stored once at import. Near-duplicate groups come from the noise detector's
 flags (``noise_flags.detector == "near_duplicate"`` with ``evidence["group"]``); an item without
-such a flag is its own group. The kept item of a group is the one a standing ``keep_one``
-decision of the lead names, else the exportable member with the smallest id.
+such a flag, or whose flag the lead answered with ``keep`` (not a duplicate), is its own group.
+The kept item of a group is the one a standing ``keep_one`` decision of the lead names, else the
+exportable member with the smallest id.
 """
 
 from __future__ import annotations
