@@ -57,7 +57,9 @@ def reference_issues(X: np.ndarray, noisy: np.ndarray, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--noise", type=float, default=0.2)
     args = parser.parse_args()
@@ -69,14 +71,19 @@ def main() -> None:
     upgrade(db)
     X = embed_texts(db, [r["text"] for r in rows], model=Settings.from_env().embedding_model)
     print(f"banking77 train: {len(rows)} rows, {len(np.unique(labels))} classes, {args.noise:.0%} flipped")
-    print(f"{'seed':>4} {'method':<28} {'flagged':>7} {'precision':>9} {'recall':>7} {'F1':>6} {'seconds':>8}")
+    print(
+        f"{'seed':>4} {'method':<28} {'flagged':>7} {'precision':>9} {'recall':>7} {'F1':>6} {'seconds':>8}"
+    )
     for seed in args.seeds:
         noisy = flip_labels(labels, X, args.noise, seed)
         truth = noisy != labels
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "noisy.jsonl"
             data.write_text(
-                "".join(json.dumps({"id": r["id"], "text": r["text"], "label": lab}) + "\n" for r, lab in zip(rows, noisy)),
+                "".join(
+                    json.dumps({"id": r["id"], "text": r["text"], "label": lab}) + "\n"
+                    for r, lab in zip(rows, noisy)
+                ),
                 encoding="utf-8",
             )
             flags = find_noise(data, Path(tmp) / "flags.csv", "--seed", str(seed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from workbench.noise import NoiseData, near_duplicate_pairs, run_detectors
 from workbench.noise.neighbors import LIST_SIZE
@@ -31,16 +32,25 @@ def test_the_search_finds_every_planted_pair_beyond_one_list():
     assert (sim >= 0.95).all() and (first < second).all()
 
 
-def test_a_near_duplicate_pair_with_different_labels_is_a_conflict_of_both():
-    X = _random_unit(30, seed=1)
-    X[7] = _near_copy(X[2], 0)
-    labels = ["a", "b"] * 15  # rows 2 and 7 differ: "a" vs "b"
-    data = NoiseData([f"r{i}" for i in range(30)], labels=labels, embeddings=X)
+def _clusters(n_per_class: int = 30) -> np.ndarray:
+    """Two well-separated Gaussian clusters in 24 dimensions: rows 0..n-1 and n..2n-1, shape (2n, 24)."""
+    rng = np.random.default_rng(4)
+    centres = np.eye(2, 24) * 6
+    return np.vstack([centres[c] + rng.normal(size=(n_per_class, 24)) for c in range(2)]).astype(np.float32)
+
+
+def test_of_a_near_duplicate_pair_with_different_labels_the_doubtful_one_is_flagged():
+    X = _clusters()
+    X[7] = _near_copy(X[2], 0) * np.linalg.norm(X[2])
+    labels = ["a"] * 30 + ["b"] * 30
+    labels[7] = "b"  # a copy of an "a" item, labeled "b"
+    data = NoiseData([f"r{i}" for i in range(60)], labels=labels, embeddings=X)
     findings = run_detectors(data, ["near_duplicate", "label_conflict"])
-    conflicts = {f.index: f for f in findings if f.detector == "label_conflict"}
-    assert set(conflicts) == {2, 7}  # a 1-1 tie: the lead must look at both
-    assert conflicts[2].evidence["conflicts"][0]["id"] == "r7"
-    assert conflicts[2].evidence["conflicts"][0]["label"] == "b"
+    conflicts = [f for f in findings if f.detector == "label_conflict"]
+    assert [f.index for f in conflicts] == [7]  # a 1-1 tie, broken by the scorer's doubt
+    assert conflicts[0].evidence["conflicts"] == [
+        {"id": "r2", "label": "a", "similarity": pytest.approx(0.99, abs=0.01)}
+    ]
     groups = {f.index: f.evidence for f in findings if f.detector == "near_duplicate"}
     assert set(groups) == {2, 7} and groups[2]["group"] == groups[7]["group"] == "r2"
 

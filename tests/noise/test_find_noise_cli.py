@@ -36,8 +36,20 @@ def cli(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEmbedder]:
 def _tickets(tmp_path) -> tuple[str, list[dict]]:
     rows = []
     for i in range(60):
-        rows.append({"id": f"c{i}", "text": f"{CARD[i % 5]}, {CARD[i // 5 % 5]}, {CARD[i // 25 % 5]} {i}", "label": "card"})
-        rows.append({"id": f"t{i}", "text": f"{TRANSFER[i % 5]}, {TRANSFER[i // 5 % 5]}, {TRANSFER[i // 25 % 5]} {i}", "label": "transfer"})
+        rows.append(
+            {
+                "id": f"c{i}",
+                "text": f"{CARD[i % 5]}, {CARD[i // 5 % 5]}, {CARD[i // 25 % 5]} {i}",
+                "label": "card",
+            }
+        )
+        rows.append(
+            {
+                "id": f"t{i}",
+                "text": f"{TRANSFER[i % 5]}, {TRANSFER[i // 5 % 5]}, {TRANSFER[i // 25 % 5]} {i}",
+                "label": "transfer",
+            }
+        )
     for row in (10, 50, 90):  # card texts labeled transfer
         rows[row]["label"] = "transfer"
     rows.append({"text": rows[1]["text"], "label": "card"})  # an exact copy of t0, other label, no id
@@ -67,7 +79,10 @@ def test_writes_the_stable_columns_one_row_per_input_row(cli, tmp_path):
     assert any("label_issue" in by_id[i]["detectors"].split(";") for i in planted)
     copy = by_id[str(len(rows) - 1)]
     assert {"exact_duplicate", "label_conflict"} <= set(copy["detectors"].split(";"))
-    assert all(f["flagged"] == ("1" if f["detectors"] else "0") for f in flags)
+    label_detectors = {"label_issue", "label_conflict"}
+    assert all(
+        f["flagged"] == ("1" if label_detectors & set(f["detectors"].split(";")) else "0") for f in flags
+    )
     assert sum(f["flagged"] == "1" for f in flags) < len(rows) / 4
     assert all(0.0 <= float(f["label_quality"]) <= 1.0 for f in flags)
 
@@ -77,7 +92,9 @@ def test_a_row_without_label_names_file_and_line(cli, tmp_path):
     lines = open(data).read().splitlines()
     lines[2] = json.dumps({"id": "x", "text": "lost card"})
     (tmp_path / "bad.jsonl").write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(app, ["find-noise", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "f.csv")])
+    result = CliRunner().invoke(
+        app, ["find-noise", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "f.csv")]
+    )
     assert result.exit_code == 1
     assert f"{tmp_path / 'bad.jsonl'}:3: no label in field 'label'" in result.stderr
     assert cli.n_encoded == 0

@@ -25,14 +25,16 @@ CLEAN = [
 ]  # fmt: skip
 
 LOOP = "I will help you with that. " * 20
+CUT = (
+    "Gravity is the force by which a planet or other body draws objects toward its centre "
+    "and it keeps all of the planets in orbit around the"
+)
 
 FIRES = {
     "short_output": ("alpaca", {"instruction": "Explain photosynthesis.", "output": "  "}),
     "repeats_instruction": ("alpaca", {"instruction": "Describe the water cycle in detail.",
                                        "output": "Describe the water cycle in detail."}),
-    "truncated_output": ("alpaca", {"instruction": "Explain gravity.",
-                                    "output": "Gravity is the force by which a planet or other body draws objects "
-                                              "toward its centre and it keeps all of the planets in orbit around the"}),
+    "truncated_output": ("alpaca", {"instruction": "Explain gravity.", "output": CUT}),
     "repetition_loop": ("messages", {"messages": [{"role": "user", "content": "Can you help?"},
                                                   {"role": "assistant", "content": LOOP}]}),
     "language_mismatch": ("alpaca", {"instruction": "请解释一下什么是机器学习。",

@@ -22,12 +22,17 @@ def test_planted_flipped_labels_are_flagged_and_score_lowest():
     flipped = np.array([3, 45, 90, 130, 150])
     noisy = y.copy()
     noisy[flipped] = [f"class{(int(label[-1]) + 1) % 4}" for label in y[flipped]]
-    findings = run_detectors(NoiseData(list(range(len(y))), labels=noisy.tolist(), embeddings=X), ["label_issue"])
+    findings = run_detectors(
+        NoiseData(list(range(len(y))), labels=noisy.tolist(), embeddings=X), ["label_issue"]
+    )
     flagged = {f.index for f in findings}
     assert set(flipped) <= flagged
     assert len(flagged - set(flipped)) <= 2
     by_index = {f.index: f for f in findings}
-    assert (by_index[3].evidence["given_label"], by_index[3].evidence["suggested_label"]) == ("class1", "class0")
+    assert (by_index[3].evidence["given_label"], by_index[3].evidence["suggested_label"]) == (
+        "class1",
+        "class0",
+    )
     quality = label_quality(X, noisy).quality
     assert set(np.argsort(quality)[: len(flipped)]) == set(flipped)
     assert all(0.0 <= f.severity <= 1.0 for f in findings)

@@ -35,7 +35,10 @@ def _project(db: Database) -> tuple[int, dict[str, int]]:
     samples = {}
     for i in range(40):
         samples[f"c{i}"] = (f"{CARD[i % 5]}, {CARD[i // 5 % 5]}, {CARD[i // 25 % 5]} {i}", "card")
-        samples[f"t{i}"] = (f"{TRANSFER[i % 5]}, {TRANSFER[i // 5 % 5]}, {TRANSFER[i // 25 % 5]} {i}", "transfer")
+        samples[f"t{i}"] = (
+            f"{TRANSFER[i % 5]}, {TRANSFER[i // 5 % 5]}, {TRANSFER[i // 25 % 5]} {i}",
+            "transfer",
+        )
     samples["c3"] = (samples["c3"][0], "transfer")  # mislabeled
     ids = {}
     with db.write() as session:
@@ -94,7 +97,9 @@ def test_a_rerun_replaces_open_flags_and_keeps_resolved_and_annotator_flags(db):
     assert (ids["t1"], ANNOTATOR_FLAG, "open") in after
     assert all(detector != "short_output" for _, detector, _ in after)  # resolved stays resolved
     with db.read() as session:
-        assert session.scalar(select(NoiseFlag.status).where(NoiseFlag.detector == "short_output")) == "resolved"
+        assert (
+            session.scalar(select(NoiseFlag.status).where(NoiseFlag.detector == "short_output")) == "resolved"
+        )
 
 
 def test_only_the_detectors_that_ran_are_replaced(db):

@@ -28,16 +28,27 @@ from workbench.store.migrate import upgrade
 
 @app.command("find-noise")
 def find_noise_command(
-    data: Path = typer.Argument(..., help="Labeled JSONL, JSON, CSV or Parquet file; its labels are taken as given."),
+    data: Path = typer.Argument(
+        ..., help="Labeled JSONL, JSON, CSV or Parquet file; its labels are taken as given."
+    ),
     text_field: str = typer.Option("text", "--text-field", help="Field holding the text to embed."),
     label_field: str = typer.Option("label", "--label-field", help="Field holding the given label."),
-    id_field: str = typer.Option("id", "--id-field", help="Field naming each row (else its row number from 0)."),
-    out: Path = typer.Option(..., "--out", help="CSV to write: " + "id,given_label,suggested_label,label_quality,flagged,detectors."),
+    id_field: str = typer.Option(
+        "id", "--id-field", help="Field naming each row (else its row number from 0)."
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="CSV to write: " + "id,given_label,suggested_label,label_quality,flagged,detectors.",
+    ),
     model: str = typer.Option(
         None, "--model", help="Embedding model (default: WORKBENCH_MODEL, else the bundled MiniLM)."
     ),
     threshold: float = typer.Option(
-        NoiseSettings.near_duplicate_threshold, "--threshold", min=0.01, max=1.0,
+        NoiseSettings.near_duplicate_threshold,
+        "--threshold",
+        min=0.01,
+        max=1.0,
         help="Cosine similarity from which two rows are near-duplicates.",
     ),
     seed: int = typer.Option(0, "--seed", help="Fixes the folds of the out-of-fold probabilities."),
@@ -52,7 +63,10 @@ def find_noise_command(
         typer.echo(f"{len(rows.texts)} rows, {len(set(rows.labels))} labels")
         embeddings = embed_texts(db, rows.texts, model=model, progress=_progress_bar())
         verdicts = file_report(
-            ids, rows.texts, rows.labels.tolist(), embeddings,
+            ids,
+            rows.texts,
+            rows.labels.tolist(),
+            embeddings,
             NoiseSettings(near_duplicate_threshold=threshold, seed=seed),
         )
     except (SimulationError, ModelLoadError, TooFewClassesError, ValueError) as exc:

@@ -11,7 +11,12 @@ duplicates and contradictions, SFT response heuristics).
 """
 
 from workbench.noise import disagreement, duplicates, heuristics, label_issues  # noqa: F401  (registers)
-from workbench.noise.label_issues import QUALITY_METHODS, LabelQuality, label_quality, label_quality_from_probas
+from workbench.noise.label_issues import (
+    QUALITY_METHODS,
+    LabelQuality,
+    label_quality,
+    label_quality_from_probas,
+)
 from workbench.noise.neighbors import near_duplicate_pairs
 from workbench.noise.registry import (
     DETECTORS,

@@ -1,7 +1,10 @@
 """``find-noise`` on a labeled file: the label-issue and duplicate detectors, one verdict per row.
 
 The file's labels are taken as given. The CSV written by ``write_flags`` has the stable columns
-``id,given_label,suggested_label,label_quality,flagged,detectors``.
+``id,given_label,suggested_label,label_quality,flagged,detectors``: ``detectors`` lists every
+detector that fired on the row, ``flagged`` is 1 when one of the ``LABEL_DETECTORS`` did, i.e. the
+row's label is suspect. A near-duplicate with a consistent label is worth a look (keep one of the
+group) but its label is not wrong: banking77 has 2,767 of 10,003 rows in near-duplicate groups.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from workbench.text import content_hash, normalize_text
 FLAG_COLUMNS = ("id", "given_label", "suggested_label", "label_quality", "flagged", "detectors")
 #: What ``find-noise`` runs on a file.
 FILE_DETECTORS = ("label_issue", "exact_duplicate", "near_duplicate", "label_conflict")
+#: Detectors whose finding means the row's label is suspect (``flagged``).
+LABEL_DETECTORS = frozenset({"label_issue", "label_conflict"})
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class RowVerdict:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.detectors)
+        return bool(LABEL_DETECTORS & set(self.detectors))
 
 
 def read_row_ids(path: str | os.PathLike[str], id_field: str) -> list[str]:
@@ -106,5 +111,12 @@ def write_flags(verdicts: Sequence[RowVerdict], path: str | os.PathLike[str]) ->
         writer.writerow(FLAG_COLUMNS)
         for v in verdicts:
             writer.writerow(
-                [v.id, v.given_label, v.suggested_label, f"{v.label_quality:.6f}", int(v.flagged), ";".join(v.detectors)]
+                [
+                    v.id,
+                    v.given_label,
+                    v.suggested_label,
+                    f"{v.label_quality:.6f}",
+                    int(v.flagged),
+                    ";".join(v.detectors),
+                ]
             )

@@ -108,12 +108,16 @@ def repetition_loop(prompt: str, response: str, settings: NoiseSettings):
         return None
     gram, times = counts.most_common(1)[0]
     joiner = "" if cjk_heavy else " "
-    return 0.7, {"distinct_ngram_share": round(distinct_share, 3), "most_repeated": joiner.join(gram), "times": times}
+    return 0.7, {
+        "distinct_ngram_share": round(distinct_share, 3),
+        "most_repeated": joiner.join(gram),
+        "times": times,
+    }
 
 
 #: Prompts that ask for another language (translation) legitimately get an answer in it.
 _ASKS_FOR_LANGUAGE = re.compile(
-    r"translat|in english|into english|to english|in chinese|into chinese|to chinese|翻译|英文|英语|中文|汉语|日语|韩语",
+    r"translat|(?:in|into|to) (?:english|chinese)|翻译|英文|英语|中文|汉语|日语|韩语",
     re.I,
 )
 
@@ -140,8 +144,9 @@ def language_mismatch(prompt: str, response: str, settings: NoiseSettings):
 
 
 _REFUSALS = re.compile(
-    r"as an ai language model|as an ai assistant|as a language model|i'?m sorry,? but i (?:cannot|can't|am unable)"
-    r"|i am sorry,? but i (?:cannot|can't|am unable)|i (?:cannot|can't) (?:fulfill|assist with|help with) (?:this|that)"
+    r"as an ai language model|as an ai assistant|as a language model"
+    r"|i(?:'?m| am) sorry,? but i (?:cannot|can't|am unable)"
+    r"|i (?:cannot|can't) (?:fulfill|assist with|help with) (?:this|that)"
     r"|作为一个?(?:人工智能|ai|AI)(?:语言模型|助手)?|抱歉，我(?:无法|不能)",
     re.I,
 )
@@ -153,4 +158,8 @@ def refusal(prompt: str, response: str, settings: NoiseSettings):
     if match is None:
         return None
     at_start = match.start() < 40
-    return (0.7 if at_start else 0.5), {"phrase": match.group(0), "at_start": at_start, "response": response[:QUOTE_CHARS]}
+    return (0.7 if at_start else 0.5), {
+        "phrase": match.group(0),
+        "at_start": at_start,
+        "response": response[:QUOTE_CHARS],
+    }

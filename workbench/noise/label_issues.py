@@ -89,7 +89,9 @@ def label_quality_from_probas(
     quality = get_label_quality_scores(given, probas, method=method)
     predicted = np.argmax(probas, axis=1)
     p_given = probas[np.arange(len(given)), given]
-    is_issue = find_label_issues(given, probas, n_jobs=1) | ((predicted != given) & (p_given < CONFIDENTLY_WRONG))
+    is_issue = find_label_issues(given, probas, n_jobs=1) | (
+        (predicted != given) & (p_given < CONFIDENTLY_WRONG)
+    )
     return LabelQuality(classes, probas, quality, classes[predicted], is_issue)
 
 
@@ -126,7 +128,9 @@ def labeled_quality(data: NoiseData, settings: NoiseSettings) -> tuple[np.ndarra
         labels = np.array([data.labels[i] for i in rows], dtype=object).astype(str)
         result = None
         if len(np.unique(labels)) >= 2:
-            result = label_quality(data.embeddings[rows], labels, n_folds=settings.n_folds, seed=settings.seed)
+            result = label_quality(
+                data.embeddings[rows], labels, n_folds=settings.n_folds, seed=settings.seed
+            )
         data.cache["label_quality"] = (rows, result)
     return data.cache["label_quality"]
 

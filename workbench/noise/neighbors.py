@@ -49,7 +49,11 @@ def _nearest_lists(X: np.ndarray, centroids: np.ndarray, probes: int) -> np.ndar
     out = np.empty((len(X), probes), dtype=np.int64)
     for start in range(0, len(X), QUERY_BLOCK * 8):
         sims = X[start : start + QUERY_BLOCK * 8] @ centroids.T
-        top = np.argpartition(-sims, probes - 1, axis=1)[:, :probes] if probes < sims.shape[1] else np.argsort(-sims, axis=1)[:, :probes]
+        top = (
+            np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+            if probes < sims.shape[1]
+            else np.argsort(-sims, axis=1)[:, :probes]
+        )
         order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
         out[start : start + len(sims)] = np.take_along_axis(top, order, axis=1)
     return out
@@ -102,9 +106,15 @@ def near_duplicate_pairs(
     with threadpool_limits(limits=2, user_api="blas"):
         centroids = _centroids(X, n_lists, rng)
         probe = _nearest_lists(X, centroids, probes)
-        members_of = np.split(np.argsort(probe[:, 0], kind="stable"), np.cumsum(np.bincount(probe[:, 0], minlength=n_lists))[:-1])
+        members_of = np.split(
+            np.argsort(probe[:, 0], kind="stable"),
+            np.cumsum(np.bincount(probe[:, 0], minlength=n_lists))[:-1],
+        )
         flat_lists = probe.ravel()
-        queries_of = np.split(np.argsort(flat_lists, kind="stable") // probes, np.cumsum(np.bincount(flat_lists, minlength=n_lists))[:-1])
+        queries_of = np.split(
+            np.argsort(flat_lists, kind="stable") // probes,
+            np.cumsum(np.bincount(flat_lists, minlength=n_lists))[:-1],
+        )
         for members, queries in zip(members_of, queries_of):
             if len(members) == 0:
                 continue

@@ -118,7 +118,9 @@ class DetectorSpec:
 DETECTORS: dict[str, DetectorSpec] = {}
 
 
-def register(name: str, *, family: str, needs: tuple[str, ...], description: str) -> Callable[[Detect], Detect]:
+def register(
+    name: str, *, family: str, needs: tuple[str, ...], description: str
+) -> Callable[[Detect], Detect]:
     """Register ``fn`` as detector ``name``."""
     unknown = set(needs) - set(INPUTS)
     if unknown:
@@ -169,6 +171,8 @@ def run_detectors(
     for spec in specs:
         missing = [need for need in spec.needs if not data.has(need)]
         if missing:
-            raise MissingInputError(f"detector {spec.name!r} needs {', '.join(missing)}, which the data lacks")
+            raise MissingInputError(
+                f"detector {spec.name!r} needs {', '.join(missing)}, which the data lacks"
+            )
         findings.extend(spec.fn(data, settings))
     return findings

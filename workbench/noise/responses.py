@@ -12,8 +12,12 @@ CHAT_KEYS = {"messages": ("messages", "role", "content"), "sharegpt": ("conversa
 
 def _chat(sample: dict[str, Any], key: str, role_key: str, content_key: str) -> tuple[str, str] | None:
     turns = [
-        (ROLE_ALIASES.get(str(turn.get(role_key, "")).strip().lower(), str(turn.get(role_key, "")).strip().lower()),
-         str(turn.get(content_key) or ""))
+        (
+            ROLE_ALIASES.get(
+                str(turn.get(role_key, "")).strip().lower(), str(turn.get(role_key, "")).strip().lower()
+            ),
+            str(turn.get(content_key) or ""),
+        )
         for turn in sample.get(key) or []
         if isinstance(turn, dict)
     ]
