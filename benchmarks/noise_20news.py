@@ -3,10 +3,9 @@
 ``find-noise`` (the stable CLI) runs on ``label_errors_20news/20news_test.jsonl`` with its labels as
 given. Truth: the 93 candidates people checked (``20news_label_error_candidates.jsonl``), of which
 ``is_label_error`` marks 82; rows never checked count as "not known to be wrong", so precision is
-a lower bound. Printed: precision and recall of the flagged rows (and of the rows flagged by the
-label detectors), and the precision of the 93 rows with the lowest label quality. Embedding 7,532
-long documents takes minutes the first time; they are cached in the app database. Run from the
-repository root::
+a lower bound. Printed: precision and recall of the flagged rows, and the precision of the 93
+rows with the lowest label quality. Embedding 7,532 long documents takes minutes the first time;
+they are cached in the app database. Run from the repository root::
 
     PYTHONPATH=. python benchmarks/noise_20news.py
 """
@@ -32,16 +31,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         flags = find_noise(FOLDER / "20news_test.jsonl", Path(tmp) / "flags.csv")
     truth = np.array([i in errors for i in flags.ids])
-    label_only = np.array([bool({"label_issue", "label_conflict"} & set(d)) for d in flags.detectors])
     print(
         f"20news test: {len(flags.ids)} rows, {len(errors)} verified errors among {len(checked)} checked; "
         f"find-noise took {flags.seconds:.0f} s"
     )
     print("detectors fired:", dict(Counter(name for d in flags.detectors for name in d)))
     print(f"{'set':<34} {'rows':>5} {'precision':>9} {'recall':>7} {'F1':>6}")
-    for name, mask in (("flagged", flags.flagged), ("flagged by label detectors", label_only)):
-        p, r, f = precision_recall_f1(mask, truth)
-        print(f"{name:<34} {int(mask.sum()):>5} {p:>9.3f} {r:>7.3f} {f:>6.3f}")
+    p, r, f = precision_recall_f1(flags.flagged, truth)
+    print(f"{'flagged':<34} {int(flags.flagged.sum()):>5} {p:>9.3f} {r:>7.3f} {f:>6.3f}")
     lowest = np.zeros(len(truth), dtype=bool)
     lowest[np.argsort(flags.quality, kind="stable")[: len(checked)]] = True
     p, r, f = precision_recall_f1(lowest, truth)

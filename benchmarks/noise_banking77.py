@@ -90,10 +90,8 @@ def main() -> None:
         started = time.perf_counter()
         reference = reference_issues(X, noisy, seed)
         ref_seconds = time.perf_counter() - started
-        label_only = np.array([bool({"label_issue", "label_conflict"} & set(d)) for d in flags.detectors])
         for name, mask, seconds in (
             ("find-noise (flagged)", flags.flagged, flags.seconds),
-            ("find-noise (label detectors)", label_only, flags.seconds),
             ("reference cleanlab + LR", reference, ref_seconds),
         ):
             p, r, f = precision_recall_f1(mask, truth)

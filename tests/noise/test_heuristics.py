@@ -8,6 +8,9 @@ from workbench.noise import DETECTORS, NoiseData, run_detectors
 
 HEURISTICS = [name for name, spec in DETECTORS.items() if spec.family == "response"]
 
+JAVA = 'public static void main(String[] args) {System.out.println("Hello world, how are you today?");}'
+PYTHON_ZH = "以下是相应的Python代码：\n```python\nprint('Hello world, how are you today?')\n```"
+
 CLEAN = [
     ("alpaca", {"instruction": "Give three tips for staying healthy.", "input": "",
                 "output": "1. Eat a balanced diet.\n2. Exercise regularly.\n3. Get enough sleep."}),
@@ -21,6 +24,9 @@ CLEAN = [
                                {"role": "assistant", "content": "Red is a primary colour."}]}),
     ("sharegpt", {"conversations": [{"from": "human", "value": "Say hello in French."},
                                     {"from": "gpt", "value": "Bonjour !"}]}),
+    ("alpaca", {"instruction": "将以下java代码改写成python代码。", "input": JAVA, "output": PYTHON_ZH}),
+    ("alpaca", {"instruction": "Write a SQL query for the five most expensive products.", "input": "",
+                "output": "SELECT name FROM products ORDER BY price DESC LIMIT 5;"}),
     ("text", {"text": "Just a document without a response"}),
 ]  # fmt: skip
 

@@ -58,14 +58,19 @@ def short_output(prompt: str, response: str, settings: NoiseSettings):
     return None
 
 
+#: Similarity to the instruction from which a response only repeats it. On Alpaca, 0.9 also caught
+#: answers that restate the question around a short answer ("The median of {4, 10, 8} is 8.").
+REPEAT_RATIO = 0.95
+
+
 @response_heuristic("repeats_instruction", "The response only repeats the instruction.")
 def repeats_instruction(prompt: str, response: str, settings: NoiseSettings):
     a, b = _squash(prompt), _squash(response)
-    # ratio() <= 2 * shorter / (sum of lengths): lengths far apart cannot reach 0.9.
-    if not a or not b or 2 * min(len(a), len(b)) < 0.9 * (len(a) + len(b)):
+    # ratio() <= 2 * shorter / (sum of lengths): lengths far apart cannot reach the cut.
+    if not a or not b or 2 * min(len(a), len(b)) < REPEAT_RATIO * (len(a) + len(b)):
         return None
     ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
-    if ratio < 0.9:
+    if ratio < REPEAT_RATIO:
         return None
     return 0.8, {"similarity_to_instruction": round(ratio, 3), "response": response[:QUOTE_CHARS]}
 
@@ -86,7 +91,7 @@ def truncated_output(prompt: str, response: str, settings: NoiseSettings):
     last_part = _SENTENCE_END.split(text)[-1]
     # A list item or a short answer may end without a full stop; a long unfinished sentence
     # (or a trailing comma, colon, hyphen) is what a cut-off generation leaves.
-    dangling = text[-1] in ",;:-–(" and len(text) > 40
+    dangling = text[-1] in ",:-–(" and len(text) > 40  # not ";": code ends with it
     long_cjk = bool(_CJK.search(text[-1])) and len(last_part) >= 40
     long_latin = text[-1].isalnum() and not _CJK.search(text[-1]) and len(last_part.split()) >= 12
     if dangling or long_cjk or long_latin:
@@ -122,25 +127,31 @@ _ASKS_FOR_LANGUAGE = re.compile(
 )
 
 
-def script_of(text: str) -> str | None:
-    """``"cjk"`` or ``"latin"``, whichever dominates the text outside code blocks; None if too little.
-
-    A Latin letter weighs a third of a CJK character (about a syllable each), so an English term
-    inside a Chinese sentence does not flip it.
-    """
+def script_counts(text: str) -> tuple[int, int]:
+    """CJK characters and Latin letters of the text outside code blocks."""
     text = _CODE_BLOCK.sub(" ", text)
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text)) / 3
-    if cjk + latin < 5:
-        return None
-    return "cjk" if cjk >= latin else "latin"
+    return len(_CJK.findall(text)), len(_LATIN.findall(text))
 
 
 @response_heuristic("language_mismatch", "The response is in another script (CJK vs Latin) than the prompt.")
 def language_mismatch(prompt: str, response: str, settings: NoiseSettings):
-    asked, answered = script_of(prompt), script_of(response)
-    if asked is None or answered is None or asked == answered or _ASKS_FOR_LANGUAGE.search(prompt):
+    # A prompt with some Chinese is a Chinese speaker's, even around English code or names; its
+    # answer should have some Chinese too. An English prompt should not get a mostly-CJK answer.
+    if _ASKS_FOR_LANGUAGE.search(prompt):
         return None
-    return 0.6, {"prompt_script": asked, "response_script": answered, "response": response[:QUOTE_CHARS]}
+    prompt_cjk, prompt_latin = script_counts(prompt)
+    answer_cjk, answer_latin = script_counts(response)
+    if prompt_cjk >= 5 and answer_cjk < 2 and answer_latin >= 20:
+        scripts = ("cjk", "latin")
+    elif prompt_cjk == 0 and prompt_latin >= 10 and answer_cjk >= 5 and answer_cjk * 3 >= answer_latin:
+        scripts = ("latin", "cjk")
+    else:
+        return None
+    return 0.6, {
+        "prompt_script": scripts[0],
+        "response_script": scripts[1],
+        "response": response[:QUOTE_CHARS],
+    }
 
 
 _REFUSALS = re.compile(

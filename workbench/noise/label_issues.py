@@ -129,7 +129,7 @@ def labeled_quality(data: NoiseData, settings: NoiseSettings) -> tuple[np.ndarra
         result = None
         if len(np.unique(labels)) >= 2:
             result = label_quality(
-                data.embeddings[rows], labels, n_folds=settings.n_folds, seed=settings.seed
+                data.embeddings[rows], labels, n_folds=settings.folds_for(len(rows)), seed=settings.seed
             )
         data.cache["label_quality"] = (rows, result)
     return data.cache["label_quality"]
