@@ -2,8 +2,9 @@
 
 Each labeled item is scored by a scorer that never saw it (``workbench.scorer.out_of_fold_probas``);
 cleanlab's ``find_label_issues`` (Northcutt et al., 2021) flags the items whose given label the
-out-of-sample probabilities contradict beyond the per-class confidence thresholds, and its
-self-confidence (the probability of the given label) is the label quality in [0, 1].
+out-of-sample probabilities contradict beyond the per-class confidence thresholds, and cleanlab's
+normalized margin (the given label's probability against the best other label's) is the label
+quality in [0, 1].
 
 Items that another class wins while their given label gets less than ``CONFIDENTLY_WRONG`` are
 flagged as well: cleanlab prunes only as many items as its noise-rate estimate allows, which on
@@ -28,6 +29,9 @@ from workbench.scorer import Scorer, out_of_fold_probas
 CONFIDENTLY_WRONG = 0.05
 #: cleanlab's label-quality scores; lower = more suspicious.
 QUALITY_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+#: Ranks verified errors highest on 20news (same out-of-fold probabilities, 93 lowest-quality
+#: rows): normalized margin 20 of them verified errors, self-confidence 16, weighted entropy 11.
+DEFAULT_QUALITY = "normalized_margin"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class LabelQuality:
 
 
 def label_quality_from_probas(
-    labels: Sequence[str], probas: np.ndarray, classes: Sequence[str], *, method: str = "self_confidence"
+    labels: Sequence[str], probas: np.ndarray, classes: Sequence[str], *, method: str = DEFAULT_QUALITY
 ) -> LabelQuality:
     """Confident learning on given out-of-sample probabilities.
 
@@ -102,7 +106,7 @@ def label_quality(
     n_folds: int = 5,
     seed: int = 0,
     scorer: Scorer | None = None,
-    method: str = "self_confidence",
+    method: str = DEFAULT_QUALITY,
 ) -> LabelQuality:
     """Out-of-fold probabilities of the scorer on ``embeddings`` (m, d), then confident learning.
 

@@ -49,11 +49,7 @@ def _nearest_lists(X: np.ndarray, centroids: np.ndarray, probes: int) -> np.ndar
     out = np.empty((len(X), probes), dtype=np.int64)
     for start in range(0, len(X), QUERY_BLOCK * 8):
         sims = X[start : start + QUERY_BLOCK * 8] @ centroids.T
-        top = (
-            np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
-            if probes < sims.shape[1]
-            else np.argsort(-sims, axis=1)[:, :probes]
-        )
+        top = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
         order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1)
         out[start : start + len(sims)] = np.take_along_axis(top, order, axis=1)
     return out
