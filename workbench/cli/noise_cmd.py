@@ -5,7 +5,10 @@ The interface is stable (benchmarks call it)::
     python -m workbench find-noise DATA --text-field text --label-field label --out flags.csv
         [--id-field id] [--model NAME] [--threshold 0.95] [--seed 0]
 
-writes ``id,given_label,suggested_label,label_quality,flagged,detectors``, one line per row.
+writes ``id,given_label,suggested_label,label_quality,flagged,detectors``, one line per row:
+``detectors`` lists every detector that fired (``label_issue``, ``label_conflict``,
+``exact_duplicate``, ``near_duplicate``), ``flagged`` is 1 when the label is suspect (one of the
+first two fired).
 """
 
 from __future__ import annotations
