@@ -12,8 +12,17 @@ from workbench.responses import ResponseError, response_of, with_response
     [
         ({"instruction": "Say hi", "output": "hi"}, "hi"),
         ({"text": "just text"}, "just text"),
-        ({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a1"},
-                            {"from": "human", "value": "q2"}, {"from": "gpt", "value": "a2"}]}, "a2"),
+        (
+            {
+                "conversations": [
+                    {"from": "human", "value": "q"},
+                    {"from": "gpt", "value": "a1"},
+                    {"from": "human", "value": "q2"},
+                    {"from": "gpt", "value": "a2"},
+                ]
+            },
+            "a2",
+        ),
     ],
 )
 def test_the_response_is_the_output_text_or_last_assistant_turn(sample, response):

@@ -41,8 +41,17 @@ def seed(url: str) -> None:
         )
         for line, sample in enumerate(SAMPLES, start=1):
             text = normalize_text("\n".join(sample.values()))
-            session.add(Item(project_id=project.id, shape="alpaca", sample=sample, text=text,
-                             content_hash=content_hash(text), source_file="e2e.jsonl", source_line=line))
+            session.add(
+                Item(
+                    project_id=project.id,
+                    shape="alpaca",
+                    sample=sample,
+                    text=text,
+                    content_hash=content_hash(text),
+                    source_file="e2e.jsonl",
+                    source_line=line,
+                )
+            )
     db.dispose()
 
 
@@ -72,10 +81,26 @@ class AppServer:
     def __enter__(self) -> AppServer:
         env = {**os.environ, "WORKBENCH_DB_URL": self.db_url}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "workbench/ui/app.py",
-             "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "workbench/ui/app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(self.port),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(f"{self.url}/_stcore/health"):

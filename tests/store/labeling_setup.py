@@ -16,17 +16,34 @@ def add_annotators(db: Database, *names: str) -> dict[str, int]:
         return {name: users.add_user(session, name, PASSWORD, "annotator").id for name in names}
 
 
-def add_round(db: Database, project_id: int, item_ids: list[int], *, number: int = 1, classes=("a", "b")) -> int:
+def add_round(
+    db: Database, project_id: int, item_ids: list[int], *, number: int = 1, classes=("a", "b")
+) -> int:
     """A completed round whose candidates are ``item_ids`` in rank order, with a prediction each."""
     with db.write() as session:
         round_ = Round(project_id=project_id, number=number, classes=list(classes), created_at=utcnow())
         session.add(round_)
         session.flush()
         for rank, item_id in enumerate(item_ids):
-            session.add(Candidate(round_id=round_.id, item_id=item_id, sampler="margin", score=0.01 * (rank + 1),
-                                  rank=rank, reason=f"margin {0.01 * (rank + 1):.2f}"))
-            session.add(Prediction(round_id=round_.id, item_id=item_id, predicted_label=classes[0],
-                                   confidence=0.7, probabilities=b""))
+            session.add(
+                Candidate(
+                    round_id=round_.id,
+                    item_id=item_id,
+                    sampler="margin",
+                    score=0.01 * (rank + 1),
+                    rank=rank,
+                    reason=f"margin {0.01 * (rank + 1):.2f}",
+                )
+            )
+            session.add(
+                Prediction(
+                    round_id=round_.id,
+                    item_id=item_id,
+                    predicted_label=classes[0],
+                    confidence=0.7,
+                    probabilities=b"",
+                )
+            )
         return round_.id
 
 

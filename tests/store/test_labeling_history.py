@@ -92,8 +92,16 @@ def test_a_flag_records_reason_and_comment_for_review_and_undo_removes_it(db, pr
     with db.read() as session:
         noise_flag = session.scalars(select(NoiseFlag)).one()
         assert session.get(Assignment, claim.assignment_id).status == "skipped"
-    assert (noise_flag.detector, noise_flag.item_id, noise_flag.status) == (ANNOTATOR_FLAG, claim.item_id, "open")
-    assert noise_flag.evidence == {"reason": "truncated_response", "comment": "stops mid-sentence", "by": "ann"}
+    assert (noise_flag.detector, noise_flag.item_id, noise_flag.status) == (
+        ANNOTATOR_FLAG,
+        claim.item_id,
+        "open",
+    )
+    assert noise_flag.evidence == {
+        "reason": "truncated_response",
+        "comment": "stops mid-sentence",
+        "by": "ann",
+    }
     assert _claim(db, project_id, ann).item_id == item_ids[1]
 
     assert _undo(db, project_id, ann).action == "label.flag"
@@ -120,7 +128,11 @@ def test_undo_of_a_skip_gives_the_item_back(db, project):
 @pytest.mark.parametrize(
     ("shape", "sample", "corrected"),
     [
-        ("alpaca", {"instruction": "Add 2 and 2.", "output": "5"}, {"instruction": "Add 2 and 2.", "output": "4"}),
+        (
+            "alpaca",
+            {"instruction": "Add 2 and 2.", "output": "5"},
+            {"instruction": "Add 2 and 2.", "output": "4"},
+        ),
         (
             "messages",
             {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Bye"}]},
@@ -159,7 +171,10 @@ def test_recent_labels_newest_first_with_a_changed_one_on_top(db, project):
         save_label(session, project_id, ann, item_ids[0], "b", now=utcnow() + timedelta(seconds=5))
     with db.read() as session:
         recent = recent_labels(session, project_id, ann, limit=2)
-    assert [(r.item_id, r.label, r.revision) for r in recent] == [(item_ids[0], "b", 2), (item_ids[2], "a", 1)]
+    assert [(r.item_id, r.label, r.revision) for r in recent] == [
+        (item_ids[0], "b", 2),
+        (item_ids[2], "a", 1),
+    ]
     assert recent[0].preview == "sample number 0"
 
 

@@ -19,7 +19,9 @@ def project(db):
     """Project 'p' (labels a, b) with six active items and one dropped, and annotators ann, bob, cat."""
     project_id = add_project(db, "p", [f"sample number {i}" for i in range(7)], model="m", dropped=1)
     with db.read() as session:
-        item_ids = list(session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id)))
+        item_ids = list(
+            session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id))
+        )
     return project_id, item_ids, add_annotators(db, "ann", "bob", "cat")
 
 
@@ -50,8 +52,13 @@ def test_round_candidates_come_first_by_rank_then_the_other_items(db, project):
         claim = _claim(db, project_id, people["ann"])
         seen.append((claim.item_id, claim.round_id))
         _label(db, project_id, people["ann"], claim.item_id)
-    assert seen == [(item_ids[4], round_id), (item_ids[2], round_id), (item_ids[0], None),
-                    (item_ids[1], None), (item_ids[3], None)]
+    assert seen == [
+        (item_ids[4], round_id),
+        (item_ids[2], round_id),
+        (item_ids[0], None),
+        (item_ids[1], None),
+        (item_ids[3], None),
+    ]
     with db.read() as session:
         assert candidate_for(session, round_id, item_ids[2]).reason == "margin 0.02"
         rounds = dict(session.execute(select(Annotation.item_id, Annotation.round_id)).all())
@@ -127,7 +134,9 @@ def test_a_label_is_saved_exactly_once_and_a_change_keeps_history(db, project):
     with db.read() as session:
         annotation = session.scalars(select(Annotation)).one()
         history = session.execute(
-            select(AnnotationRevision.revision, AnnotationRevision.label).order_by(AnnotationRevision.revision)
+            select(AnnotationRevision.revision, AnnotationRevision.label).order_by(
+                AnnotationRevision.revision
+            )
         ).all()
         assignment = session.get(Assignment, claim.assignment_id)
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("label.%"))))
@@ -181,5 +190,7 @@ def test_concurrent_claims_never_hand_out_an_item_twice(db):
         thread.join()
     assert errors == []
     with db.read() as session:
-        per_item = session.execute(select(Annotation.item_id, func.count()).group_by(Annotation.item_id)).all()
+        per_item = session.execute(
+            select(Annotation.item_id, func.count()).group_by(Annotation.item_id)
+        ).all()
     assert len(per_item) == 60 and {count for _, count in per_item} == {1}

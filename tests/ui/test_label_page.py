@@ -7,7 +7,16 @@ from sqlalchemy import select
 from ui_helpers import add_item, add_project, texts
 
 from workbench.store import users
-from workbench.store.schema import Annotation, Assignment, Candidate, Item, ItemRevision, NoiseFlag, Prediction, Round
+from workbench.store.schema import (
+    Annotation,
+    Assignment,
+    Candidate,
+    Item,
+    ItemRevision,
+    NoiseFlag,
+    Prediction,
+    Round,
+)
 
 LABEL_PAGE = "views/label.py"
 
@@ -78,7 +87,10 @@ def test_a_flag_with_reason_and_comment_reaches_the_review_queue(page, app_db, i
     with app_db.read() as session:
         flag = session.scalars(select(NoiseFlag)).one()
     assert (flag.item_id, flag.evidence["reason"], flag.evidence["comment"]) == (
-        items[0], "harmful_response", "tries to run a script")
+        items[0],
+        "harmful_response",
+        "tries to run a script",
+    )
     assert "Write a haiku" in texts(page)
 
 
@@ -106,10 +118,25 @@ def test_candidates_show_the_sampler_reason_and_the_suggested_label(signed_in, a
         round_ = Round(project_id=session.get(Item, items[2]).project_id, number=1, classes=["chat", "code"])
         session.add(round_)
         session.flush()
-        session.add(Candidate(round_id=round_.id, item_id=items[2], sampler="margin", score=0.03, rank=0,
-                              reason="margin 0.03"))
-        session.add(Prediction(round_id=round_.id, item_id=items[2], predicted_label="code", confidence=0.61,
-                               probabilities=b""))
+        session.add(
+            Candidate(
+                round_id=round_.id,
+                item_id=items[2],
+                sampler="margin",
+                score=0.03,
+                rank=0,
+                reason="margin 0.03",
+            )
+        )
+        session.add(
+            Prediction(
+                round_id=round_.id,
+                item_id=items[2],
+                predicted_label="code",
+                confidence=0.61,
+                probabilities=b"",
+            )
+        )
     at = signed_in("ann")
     at.switch_page(LABEL_PAGE).run()
     captions = [caption.value.replace("\\", "") for caption in at.caption]  # markdown-escaped

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ui_helpers import error_messages, sign_in
 
-from workbench.ui.auth import SignInThrottled, Throttle, sign_in as auth_sign_in
+from workbench.ui.auth import SignInThrottled, Throttle
+from workbench.ui.auth import sign_in as auth_sign_in
 
 
 class FakeClock:

@@ -115,7 +115,9 @@ def lock_project_queue(session: Session, project_id: int) -> None:
     are already serialized by ``BEGIN IMMEDIATE``.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(cast(literal(_LOCK_SPACE | project_id), BigInteger))))
+        session.execute(
+            select(func.pg_advisory_xact_lock(cast(literal(_LOCK_SPACE | project_id), BigInteger)))
+        )
 
 
 def project_or_fail(session: Session, project_id: int) -> Project:
@@ -136,13 +138,17 @@ def _is_live(now: datetime) -> ColumnElement[bool]:
     return and_(Assignment.status == "leased", Assignment.expires_at > now)
 
 
-def _needs_annotations(item_id: Any, overlap: int, now: datetime, *, other_than: Any = None) -> ColumnElement[bool]:
+def _needs_annotations(
+    item_id: Any, overlap: int, now: datetime, *, other_than: Any = None
+) -> ColumnElement[bool]:
     """SQL: the item has fewer than ``overlap`` annotations plus live leases (not counting ``other_than``).
 
     The lease test sits in a CASE so the database probes assignments by item (an index) rather
     than scanning every live lease of every item.
     """
-    leases = [Assignment.item_id == item_id] + ([Assignment.id != other_than] if other_than is not None else [])
+    leases = [Assignment.item_id == item_id] + (
+        [Assignment.id != other_than] if other_than is not None else []
+    )
     n_live = select(func.coalesce(func.sum(case((_is_live(now), 1), else_=0)), 0)).where(*leases)
     n_annotations = select(func.count()).select_from(Annotation).where(Annotation.item_id == item_id)
     return n_annotations.scalar_subquery() + n_live.scalar_subquery() < overlap
@@ -153,7 +159,9 @@ def open_to(item_id: Any, user_id: int, overlap: int, now: datetime) -> ColumnEl
     still needing annotations)."""
     if overlap == 1:
         # Two index probes per item: any assignment that is the user's or live, any annotation.
-        mine_or_live = exists().where(Assignment.item_id == item_id, or_(Assignment.user_id == user_id, _is_live(now)))
+        mine_or_live = exists().where(
+            Assignment.item_id == item_id, or_(Assignment.user_id == user_id, _is_live(now))
+        )
         return and_(~mine_or_live, ~exists().where(Annotation.item_id == item_id))
     return and_(
         ~exists().where(Assignment.item_id == item_id, Assignment.user_id == user_id),
@@ -162,11 +170,15 @@ def open_to(item_id: Any, user_id: int, overlap: int, now: datetime) -> ColumnEl
     )
 
 
-def _resume(session: Session, user_id: int, project_id: int, overlap: int, now: datetime, lease: timedelta) -> Claim | None:
+def _resume(
+    session: Session, user_id: int, project_id: int, overlap: int, now: datetime, lease: timedelta
+) -> Claim | None:
     """Renew and return the user's newest lease; a lapsed one only while nobody else needs its slot."""
     held = session.scalars(
         select(Assignment)
-        .where(Assignment.project_id == project_id, Assignment.user_id == user_id, Assignment.status == "leased")
+        .where(
+            Assignment.project_id == project_id, Assignment.user_id == user_id, Assignment.status == "leased"
+        )
         .order_by(Assignment.leased_at.desc(), Assignment.id.desc())
     ).all()
     for assignment in held:
@@ -211,8 +223,13 @@ def claim_next(
 
     def lease_of(item_id: Any, round_id: Any) -> list[Any]:
         return [
-            literal(project_id), item_id, literal(user_id), round_id, literal("leased"),
-            literal(now, Timestamp()), literal(now + lease, Timestamp()),
+            literal(project_id),
+            item_id,
+            literal(user_id),
+            round_id,
+            literal("leased"),
+            literal(now, Timestamp()),
+            literal(now + lease, Timestamp()),
         ]
 
     current = latest_round(session, project_id)
@@ -220,8 +237,11 @@ def claim_next(
         from_candidates = (
             select(*lease_of(Candidate.item_id, Candidate.round_id))
             .join(Item, Item.id == Candidate.item_id)
-            .where(Candidate.round_id == current.id, Item.status == "active",
-                   open_to(Candidate.item_id, user_id, overlap, now))
+            .where(
+                Candidate.round_id == current.id,
+                Item.status == "active",
+                open_to(Candidate.item_id, user_id, overlap, now),
+            )
             .order_by(Candidate.rank)
             .limit(1)
         )
@@ -232,7 +252,11 @@ def claim_next(
         select(*lease_of(Item.id, literal(None, BigInteger)))
         # "+ 0" keeps SQLite off the (project_id, status, ...) indexes: it walks the table in id
         # order and stops at the first open item instead of sorting every item of the project.
-        .where(Item.project_id + 0 == project_id, Item.status == "active", open_to(Item.id, user_id, overlap, now))
+        .where(
+            Item.project_id + 0 == project_id,
+            Item.status == "active",
+            open_to(Item.id, user_id, overlap, now),
+        )
         .order_by(Item.id)
         .limit(1)
     )
@@ -244,11 +268,15 @@ def candidate_for(session: Session, round_id: int | None, item_id: int) -> Candi
     """Why the round chose the item (sampler, score, reason); None for a fallback item."""
     if round_id is None:
         return None
-    return session.scalar(select(Candidate).where(Candidate.round_id == round_id, Candidate.item_id == item_id))
+    return session.scalar(
+        select(Candidate).where(Candidate.round_id == round_id, Candidate.item_id == item_id)
+    )
 
 
 def _assignment(session: Session, item_id: int, user_id: int) -> Assignment | None:
-    return session.scalar(select(Assignment).where(Assignment.item_id == item_id, Assignment.user_id == user_id))
+    return session.scalar(
+        select(Assignment).where(Assignment.item_id == item_id, Assignment.user_id == user_id)
+    )
 
 
 def _item(session: Session, project_id: int, item_id: int) -> Item:
@@ -294,20 +322,30 @@ def save_label(
     lock_project_queue(session, project_id)
     project = project_or_fail(session, project_id)
     if label not in project.label_names:
-        raise LabelingError(f"unknown label {label!r}; the project's labels are: {', '.join(project.label_names)}")
+        raise LabelingError(
+            f"unknown label {label!r}; the project's labels are: {', '.join(project.label_names)}"
+        )
     user = active_user(session, user_id)
     _item(session, project_id, item_id)
-    annotation = session.scalar(select(Annotation).where(Annotation.item_id == item_id, Annotation.user_id == user_id))
+    annotation = session.scalar(
+        select(Annotation).where(Annotation.item_id == item_id, Annotation.user_id == user_id)
+    )
     if annotation is not None and annotation.label == label:
         return SavedLabel(annotation.id, label, annotation.revision, "unchanged")
 
     if annotation is None:
         assignment = _assignment(session, item_id, user_id)
         annotation = Annotation(
-            project_id=project_id, item_id=item_id, user_id=user_id, label=label, comment=comment,
-            seconds_spent=seconds_spent, revision=1,
+            project_id=project_id,
+            item_id=item_id,
+            user_id=user_id,
+            label=label,
+            comment=comment,
+            seconds_spent=seconds_spent,
+            revision=1,
             round_id=assignment.round_id if assignment is not None else None,
-            created_at=now, updated_at=now,
+            created_at=now,
+            updated_at=now,
         )
         session.add(annotation)
         session.flush()
@@ -322,20 +360,39 @@ def save_label(
         annotation.revision += 1
         annotation.updated_at = now
         undo, action, outcome = {}, "label.change", "changed"
-    session.add(AnnotationRevision(
-        annotation_id=annotation.id, revision=annotation.revision, label=label, comment=comment,
-        seconds_spent=seconds_spent, created_at=now,
-    ))
+    session.add(
+        AnnotationRevision(
+            annotation_id=annotation.id,
+            revision=annotation.revision,
+            label=label,
+            comment=comment,
+            seconds_spent=seconds_spent,
+            created_at=now,
+        )
+    )
     audit.record(
-        session, actor=user.username, user_id=user_id, project_id=project_id, action=action,
-        entity="item", entity_id=item_id, before=before,
-        after={"label": label, "annotation_id": annotation.id, "revision": annotation.revision,
-               "seconds_spent": seconds_spent, **undo},
+        session,
+        actor=user.username,
+        user_id=user_id,
+        project_id=project_id,
+        action=action,
+        entity="item",
+        entity_id=item_id,
+        before=before,
+        after={
+            "label": label,
+            "annotation_id": annotation.id,
+            "revision": annotation.revision,
+            "seconds_spent": seconds_spent,
+            **undo,
+        },
     )
     return SavedLabel(annotation.id, label, annotation.revision, outcome)
 
 
-def skip(session: Session, project_id: int, user_id: int, item_id: int, *, now: datetime | None = None) -> None:
+def skip(
+    session: Session, project_id: int, user_id: int, item_id: int, *, now: datetime | None = None
+) -> None:
     """Give the item back without a label; others may still get it, this user never again.
 
     Raises
@@ -350,8 +407,14 @@ def skip(session: Session, project_id: int, user_id: int, item_id: int, *, now: 
         raise LabelingError(f"item {item_id} is not leased to {user.username}")
     undo = _finish(assignment, "skipped", now)
     audit.record(
-        session, actor=user.username, user_id=user_id, project_id=project_id, action="label.skip",
-        entity="item", entity_id=item_id, after=undo,
+        session,
+        actor=user.username,
+        user_id=user_id,
+        project_id=project_id,
+        action="label.skip",
+        entity="item",
+        entity_id=item_id,
+        after=undo,
     )
 
 
@@ -380,17 +443,27 @@ def flag(
     _item(session, project_id, item_id)
     assignment = _assignment(session, item_id, user_id)
     noise_flag = NoiseFlag(
-        project_id=project_id, item_id=item_id, detector=ANNOTATOR_FLAG, severity=ANNOTATOR_FLAG_SEVERITY,
+        project_id=project_id,
+        item_id=item_id,
+        detector=ANNOTATOR_FLAG,
+        severity=ANNOTATOR_FLAG_SEVERITY,
         evidence={"reason": reason, "comment": comment.strip(), "by": user.username},
-        user_id=user_id, round_id=assignment.round_id if assignment is not None else None, created_at=now,
+        user_id=user_id,
+        round_id=assignment.round_id if assignment is not None else None,
+        created_at=now,
     )
     session.add(noise_flag)
     session.flush()
     open_lease = assignment if assignment is not None and assignment.status == "leased" else None
     undo = _finish(open_lease, "skipped", now)
     audit.record(
-        session, actor=user.username, user_id=user_id, project_id=project_id, action="label.flag",
-        entity="item", entity_id=item_id,
+        session,
+        actor=user.username,
+        user_id=user_id,
+        project_id=project_id,
+        action="label.flag",
+        entity="item",
+        entity_id=item_id,
         after={"flag_id": noise_flag.id, "reason": reason, "comment": comment.strip(), **undo},
     )
     return noise_flag
@@ -399,7 +472,10 @@ def flag(
 def current_sample(session: Session, item: Item) -> tuple[dict[str, Any], ItemRevision | None]:
     """The item's sample as last corrected (with that revision), else the imported one."""
     revision = session.scalar(
-        select(ItemRevision).where(ItemRevision.item_id == item.id).order_by(ItemRevision.revision.desc()).limit(1)
+        select(ItemRevision)
+        .where(ItemRevision.item_id == item.id)
+        .order_by(ItemRevision.revision.desc())
+        .limit(1)
     )
     return (item.sample, None) if revision is None else (revision.sample, revision)
 
@@ -434,14 +510,25 @@ def correct_response(
     if shaped.sample == sample:
         raise LabelingError("the response is unchanged")
     revision = ItemRevision(
-        item_id=item_id, revision=(latest.revision if latest else 0) + 1, user_id=user_id,
-        sample=shaped.sample, text=shaped.text, content_hash=content_hash(shaped.text),
-        reason=reason.strip() or "corrected response", created_at=now,
+        item_id=item_id,
+        revision=(latest.revision if latest else 0) + 1,
+        user_id=user_id,
+        sample=shaped.sample,
+        text=shaped.text,
+        content_hash=content_hash(shaped.text),
+        reason=reason.strip() or "corrected response",
+        created_at=now,
     )
     session.add(revision)
     session.flush()
     audit.record(
-        session, actor=user.username, user_id=user_id, project_id=project_id, action="label.correct",
-        entity="item", entity_id=item_id, after={"item_revision_id": revision.id, "revision": revision.revision},
+        session,
+        actor=user.username,
+        user_id=user_id,
+        project_id=project_id,
+        action="label.correct",
+        entity="item",
+        entity_id=item_id,
+        after={"item_revision_id": revision.id, "revision": revision.revision},
     )
     return revision

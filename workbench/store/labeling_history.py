@@ -11,17 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, case, delete, func, select, true
 from sqlalchemy.orm import Session
 
 from workbench.store import audit
 from workbench.store.labeling import (
     DEFAULT_LEASE,
     LabelingError,
+    active_user,
     latest_round,
     lock_project_queue,
     open_to,
-    active_user,
     overlap_of,
     project_or_fail,
 )
@@ -93,9 +93,14 @@ def _restore_label(session: Session, entry: AuditEntry, now: datetime, lease: ti
     annotation.label = entry.before["label"]
     annotation.revision += 1
     annotation.updated_at = now
-    session.add(AnnotationRevision(
-        annotation_id=annotation.id, revision=annotation.revision, label=annotation.label, created_at=now,
-    ))
+    session.add(
+        AnnotationRevision(
+            annotation_id=annotation.id,
+            revision=annotation.revision,
+            label=annotation.label,
+            created_at=now,
+        )
+    )
 
 
 @_reverses("label.skip")
@@ -119,22 +124,29 @@ def _uncorrect(session: Session, entry: AuditEntry, now: datetime, lease: timede
     revision = session.get(ItemRevision, entry.after["item_revision_id"])
     if revision is None:
         return
-    newest = session.scalar(select(func.max(ItemRevision.revision)).where(ItemRevision.item_id == revision.item_id))
+    newest = session.scalar(
+        select(func.max(ItemRevision.revision)).where(ItemRevision.item_id == revision.item_id)
+    )
     if newest != revision.revision:
         raise LabelingError("the response was edited again since; undo that edit first")
     session.delete(revision)
 
 
 def _last_undoable(session: Session, project_id: int, user_id: int) -> AuditEntry | None:
-    undone = set(session.scalars(
-        select(AuditEntry.entity_id).where(
-            AuditEntry.project_id == project_id, AuditEntry.user_id == user_id, AuditEntry.action == UNDO
+    undone = set(
+        session.scalars(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.project_id == project_id, AuditEntry.user_id == user_id, AuditEntry.action == UNDO
+            )
         )
-    ))
+    )
     recent = session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.project_id == project_id, AuditEntry.user_id == user_id,
-               AuditEntry.action.in_(list(_REVERSERS)))
+        .where(
+            AuditEntry.project_id == project_id,
+            AuditEntry.user_id == user_id,
+            AuditEntry.action.in_(list(_REVERSERS)),
+        )
         .order_by(AuditEntry.id.desc())
         .limit(_UNDO_DEPTH)
     )
@@ -168,8 +180,14 @@ def undo_last(
         return None
     _REVERSERS[entry.action](session, entry, now, lease)
     audit.record(
-        session, actor=user.username, user_id=user_id, project_id=project_id, action=UNDO,
-        entity="audit_log", entity_id=entry.id, before={"action": entry.action, "item_id": entry.entity_id},
+        session,
+        actor=user.username,
+        user_id=user_id,
+        project_id=project_id,
+        action=UNDO,
+        entity="audit_log",
+        entity_id=entry.id,
+        before={"action": entry.action, "item_id": entry.entity_id},
     )
     return Undone(entry.action, int(entry.entity_id))
 
@@ -187,8 +205,14 @@ class RecentLabel:
 def recent_labels(session: Session, project_id: int, user_id: int, limit: int = 10) -> list[RecentLabel]:
     """The user's most recently saved or changed labels in the project, newest first."""
     rows = session.execute(
-        select(Annotation.id, Annotation.item_id, Annotation.label, Annotation.revision, Annotation.updated_at,
-               func.substr(Item.text, 1, PREVIEW_CHARS).label("preview"))
+        select(
+            Annotation.id,
+            Annotation.item_id,
+            Annotation.label,
+            Annotation.revision,
+            Annotation.updated_at,
+            func.substr(Item.text, 1, PREVIEW_CHARS).label("preview"),
+        )
         .join(Item, Item.id == Annotation.item_id)
         .where(Annotation.project_id == project_id, Annotation.user_id == user_id)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
@@ -209,8 +233,8 @@ class Progress:
         Labels saved since midnight UTC.
     left_in_round : int
         The latest round's candidates still open to the user (0 without a round).
-    round_number : int or None
-        The latest round's number.
+    round_id, round_number : int or None
+        The latest round (None before the first).
     new_round_ready : bool
         A round newer than the one the user's current item came from has open candidates.
     """
@@ -218,6 +242,7 @@ class Progress:
     done_this_round: int
     done_today: int
     left_in_round: int
+    round_id: int | None
     round_number: int | None
     new_round_ready: bool
 
@@ -234,22 +259,38 @@ def progress(
     now = now or utcnow()
     current = latest_round(session, project_id)
     overlap = overlap_of(project_or_fail(session, project_id))
-    mine = select(func.count()).select_from(Annotation).where(
-        Annotation.project_id == project_id, Annotation.user_id == user_id
-    )
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    done_today = session.scalar(mine.where(Annotation.created_at >= midnight)) or 0
+
+    def since(moment: datetime | None) -> ColumnElement[int]:
+        counted = Annotation.created_at >= moment if moment is not None else true()
+        return func.coalesce(func.sum(case((counted, 1), else_=0)), 0)
+
+    # Both counts in one pass over the user's annotations.
+    done_this_round, done_today = session.execute(
+        select(since(current.created_at if current else None), since(midnight)).where(
+            Annotation.project_id == project_id, Annotation.user_id == user_id
+        )
+    ).one()
     if current is None:
-        return Progress(session.scalar(mine) or 0, done_today, 0, None, False)
-    left = session.scalar(
-        select(func.count()).select_from(Candidate).join(Item, Item.id == Candidate.item_id)
-        .where(Candidate.round_id == current.id, Item.status == "active",
-               open_to(Candidate.item_id, user_id, overlap, now))
-    ) or 0
+        return Progress(done_this_round, done_today, 0, None, None, False)
+    left = (
+        session.scalar(
+            select(func.count())
+            .select_from(Candidate)
+            .join(Item, Item.id == Candidate.item_id)
+            .where(
+                Candidate.round_id == current.id,
+                Item.status == "active",
+                open_to(Candidate.item_id, user_id, overlap, now),
+            )
+        )
+        or 0
+    )
     return Progress(
-        done_this_round=session.scalar(mine.where(Annotation.created_at >= current.created_at)) or 0,
+        done_this_round=done_this_round,
         done_today=done_today,
         left_in_round=left,
+        round_id=current.id,
         round_number=current.number,
         new_round_ready=working_round_id != current.id and left > 0,
     )

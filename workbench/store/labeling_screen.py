@@ -15,7 +15,6 @@ from workbench.store.labeling import (
     candidate_for,
     claim_next,
     current_sample,
-    latest_round,
 )
 from workbench.store.labeling_history import Progress, RecentLabel, progress, recent_labels
 from workbench.store.schema import Item, ItemRevision, Prediction, Project
@@ -82,8 +81,13 @@ def label_screen(
         return LabelScreen(None, None, None, None, "", None, figures, recent)
     item = session.get(Item, claim.item_id)
     sample, revision = current_sample(session, item)
-    current = latest_round(session, project.id)
     return LabelScreen(
-        claim, item, sample, revision, _why(session, claim, current is not None),
-        _suggestion(session, project, current.id if current else None, item.id), figures, recent,
+        claim,
+        item,
+        sample,
+        revision,
+        _why(session, claim, figures.round_id is not None),
+        _suggestion(session, project, figures.round_id, item.id),
+        figures,
+        recent,
     )

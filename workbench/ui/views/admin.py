@@ -24,17 +24,25 @@ OWN_ACCOUNT = "You cannot demote or deactivate your own account; ask another lea
 
 def _user_table(people: list[User]) -> None:
     st.dataframe(
-        pd.DataFrame([
-            {"username": person.username, "role": person.role, "active": person.active,
-             "must change password": person.must_change_password, "last sign-in": person.last_login_at}
-            for person in people
-        ]),
+        pd.DataFrame(
+            [
+                {
+                    "username": person.username,
+                    "role": person.role,
+                    "active": person.active,
+                    "must change password": person.must_change_password,
+                    "last sign-in": person.last_login_at,
+                }
+                for person in people
+            ]
+        ),
         hide_index=True,
     )
 
 
-def _change(lead: auth.SignedInUser, username: str, change: Callable[[Session, User], None],
-            notice: str) -> None:
+def _change(
+    lead: auth.SignedInUser, username: str, change: Callable[[Session, User], None], notice: str
+) -> None:
     try:
         with database().write() as db_session:
             person = users.get_user(db_session, username)
@@ -67,8 +75,9 @@ def _create_form(lead: auth.SignedInUser) -> None:
     password = users.generate_password()
     try:
         with database().write() as db_session:
-            users.add_user(db_session, username.strip(), password, role, must_change_password=True,
-                           actor=lead.username)
+            users.add_user(
+                db_session, username.strip(), password, role, must_change_password=True, actor=lead.username
+            )
     except users.UserError as error:
         st.error(str(error))
         return
@@ -91,15 +100,23 @@ def _manage(lead: auth.SignedInUser, people: list[User]) -> None:
         if own:
             st.error(OWN_ACCOUNT)
         else:
-            _change(lead, username, lambda s, p: users.set_role(s, p, new_role, actor=lead.username),
-                    f"{username} is now {new_role}.")
+            _change(
+                lead,
+                username,
+                lambda s, p: users.set_role(s, p, new_role, actor=lead.username),
+                f"{username} is now {new_role}.",
+            )
     toggle = "Deactivate" if person.active else "Reactivate"
     if active.button(toggle, key="admin_toggle_active"):
         if own:
             st.error(OWN_ACCOUNT)
         else:
-            _change(lead, username, lambda s, p: users.set_active(s, p, not person.active, actor=lead.username),
-                    f"{username} was {'deactivated' if person.active else 'reactivated'}.")
+            _change(
+                lead,
+                username,
+                lambda s, p: users.set_active(s, p, not person.active, actor=lead.username),
+                f"{username} was {'deactivated' if person.active else 'reactivated'}.",
+            )
 
 
 def render() -> None:

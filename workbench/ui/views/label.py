@@ -8,8 +8,8 @@ from a stale tab saves that item's label again, which ``save_label`` turns into 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import streamlit as st
@@ -27,6 +27,14 @@ from workbench.ui.sample_view import render_item
 PROJECT_KEY = "label_project"
 SHOWN_AT_KEY = "label_shown_at"  # (assignment id, monotonic time it was first shown)
 ERROR_KEY = "label_error"
+#: How an undone action is named in the notice.
+UNDONE = {
+    "label.add": "label",
+    "label.change": "label change",
+    "label.skip": "skip",
+    "label.flag": "flag",
+    "label.correct": "corrected response",
+}
 
 
 def _act(action: Callable[..., Any], *args: Any, notice: str | None = None, **kwargs: Any) -> None:
@@ -52,17 +60,28 @@ def _save(project_id: int, user_id: int, item_id: int, assignment_id: int, label
 
 def _change(project_id: int, user_id: int, annotation_id: int, item_id: int) -> None:
     label = st.session_state[f"recent_{annotation_id}"]
-    _act(labeling.save_label, project_id, user_id, item_id, label, notice=f"Item {item_id} is now labeled {label}.")
+    _act(
+        labeling.save_label,
+        project_id,
+        user_id,
+        item_id,
+        label,
+        notice=f"Item {item_id} is now labeled {label}.",
+    )
 
 
 def _undo(project_id: int, user_id: int) -> None:
-    with database().write() as db_session:
-        try:
+    try:
+        with database().write() as db_session:
             undone = labeling_history.undo_last(db_session, project_id, user_id)
-        except labeling.LabelingError as error:
-            st.session_state[ERROR_KEY] = str(error)
-            return
-    session.set_notice("Nothing to undo." if undone is None else f"Undone: {undone.action} on item {undone.item_id}.")
+    except labeling.LabelingError as error:
+        st.session_state[ERROR_KEY] = str(error)
+        return
+    if undone is None:
+        session.set_notice("Nothing to undo.")
+    else:
+        what = UNDONE.get(undone.action, undone.action)
+        session.set_notice(f"Undone: the {what} of item {undone.item_id}.")
 
 
 def _choose_project(projects: list[Project]) -> Project:
@@ -75,8 +94,11 @@ def _choose_project(projects: list[Project]) -> Project:
 def _progress(screen: LabelScreen) -> None:
     figures = screen.progress
     this_round, today, left = st.columns(3)
-    this_round.metric("Done this round", figures.done_this_round,
-                      help="Labels since the latest round." if figures.round_number else "Labels so far.")
+    this_round.metric(
+        "Done this round",
+        figures.done_this_round,
+        help="Labels since the latest round." if figures.round_number else "Labels so far.",
+    )
     today.metric("Done today", figures.done_today)
     left.metric("Left in this round", figures.left_in_round if figures.round_number else "-")
     if figures.new_round_ready:
@@ -101,11 +123,20 @@ def _label_buttons(project: Project, user_id: int, screen: LabelScreen) -> None:
 
 def _flag_form(project: Project, user_id: int, item_id: int) -> None:
     with st.expander("Flag as problematic"), st.form("flag", clear_on_submit=True):
-        reason = st.selectbox("Reason", list(labeling.FLAG_REASONS), format_func=labeling.FLAG_REASONS.get,
-                              key="flag_reason")
+        reason = st.selectbox(
+            "Reason", list(labeling.FLAG_REASONS), format_func=labeling.FLAG_REASONS.get, key="flag_reason"
+        )
         comment = st.text_area("Comment", key="flag_comment")
         if st.form_submit_button("Flag and go to the next item", key="flag_submit"):
-            _act(labeling.flag, project.id, user_id, item_id, reason, comment, notice=f"Item {item_id} flagged.")
+            _act(
+                labeling.flag,
+                project.id,
+                user_id,
+                item_id,
+                reason,
+                comment,
+                notice=f"Item {item_id} flagged.",
+            )
             st.rerun()
 
 
@@ -117,8 +148,15 @@ def _correct_form(project: Project, user_id: int, screen: LabelScreen) -> None:
         corrected = st.text_area("Response", value=response, height=200, key=f"correct_{screen.item.id}")
         reason = st.text_input("Why (optional)", key="correct_reason")
         if st.form_submit_button("Save the corrected response", key="correct_submit"):
-            _act(labeling.correct_response, project.id, user_id, screen.item.id, corrected, reason,
-                 notice="The corrected response was saved; the original is kept.")
+            _act(
+                labeling.correct_response,
+                project.id,
+                user_id,
+                screen.item.id,
+                corrected,
+                reason,
+                notice="The corrected response was saved; the original is kept.",
+            )
             st.rerun()
 
 
@@ -130,19 +168,24 @@ def _recent(project: Project, user_id: int, screen: LabelScreen) -> None:
             text, choice = st.columns([3, 1])
             text.text(f"item {recent.item_id}: {recent.preview}")
             choice.selectbox(
-                "Label", project.label_names, index=project.label_names.index(recent.label)
-                if recent.label in project.label_names else 0,
-                key=f"recent_{recent.annotation_id}", label_visibility="collapsed",
-                on_change=_change, args=(project.id, user_id, recent.annotation_id, recent.item_id),
+                "Label",
+                project.label_names,
+                index=project.label_names.index(recent.label) if recent.label in project.label_names else 0,
+                key=f"recent_{recent.annotation_id}",
+                label_visibility="collapsed",
+                on_change=_change,
+                args=(project.id, user_id, recent.annotation_id, recent.item_id),
             )
 
 
-def _item(project: Project, screen: LabelScreen) -> None:
+def _item(screen: LabelScreen) -> None:
     st.caption(escape_markdown(screen.why))
     if screen.suggestion is not None:
-        st.caption(escape_markdown(
-            f"Suggested label: {screen.suggestion.label} ({screen.suggestion.probability:.0%})"
-        ))
+        st.caption(
+            escape_markdown(
+                f"Suggested label: {screen.suggestion.label} ({screen.suggestion.probability:.0%})"
+            )
+        )
     if screen.revision is not None:
         st.caption(f"Showing the corrected response (revision {screen.revision.revision}).")
     with st.container(height=480, border=True):
@@ -152,8 +195,21 @@ def _item(project: Project, screen: LabelScreen) -> None:
 
 def _with_sample(item: Any, sample: dict[str, Any]) -> Any:
     """A detached stand-in of ``item`` showing ``sample`` (the ORM object is not changed)."""
-    return SimpleNamespace(**{name: getattr(item, name) for name in (
-        "id", "status", "imported_label", "source_file", "source_line", "external_id", "meta")}, sample=sample)
+    return SimpleNamespace(
+        **{
+            name: getattr(item, name)
+            for name in (
+                "id",
+                "status",
+                "imported_label",
+                "source_file",
+                "source_line",
+                "external_id",
+                "meta",
+            )
+        },
+        sample=sample,
+    )
 
 
 def render() -> None:
@@ -175,13 +231,19 @@ def render() -> None:
     else:
         if (st.session_state.get(SHOWN_AT_KEY) or (None,))[0] != screen.claim.assignment_id:
             st.session_state[SHOWN_AT_KEY] = (screen.claim.assignment_id, time.monotonic())
-        _item(project, screen)
+        _item(screen)
         _label_buttons(project, user.id, screen)
         skip, undo = st.columns(2)
-        skip.button("Skip", key="skip", width="stretch",
-                    on_click=_act, args=(labeling.skip, project.id, user.id, screen.claim.item_id))
-        undo.button("Undo last action", key="undo", width="stretch", on_click=_undo,
-                    args=(project.id, user.id))
+        skip.button(
+            "Skip",
+            key="skip",
+            width="stretch",
+            on_click=_act,
+            args=(labeling.skip, project.id, user.id, screen.claim.item_id),
+        )
+        undo.button(
+            "Undo last action", key="undo", width="stretch", on_click=_undo, args=(project.id, user.id)
+        )
         _flag_form(project, user.id, screen.claim.item_id)
         _correct_form(project, user.id, screen)
     if screen.claim is None:
