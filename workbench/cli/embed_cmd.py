@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from tqdm import tqdm
 
-from workbench.cli.app import app, database, fail
+from workbench.cli.app import EmbeddingProgress, app, database, fail
 from workbench.embed import Embedder, ModelLoadError, embed_project
 from workbench.store import audit
 from workbench.store.migrate import upgrade
@@ -40,22 +39,6 @@ def _switch_model(project_name: str, model: str) -> None:
         )
 
 
-class _ProgressBar:
-    """A tqdm bar on stderr, opened at the first report (so none when everything is cached)."""
-
-    def __init__(self) -> None:
-        self._bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            self._bar = tqdm(total=total, unit="text", desc="embedding")
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
 @app.command()
 def embed(
     project: str = typer.Option(..., "--project", help="Name of the project whose items to embed."),
@@ -79,7 +62,7 @@ def embed(
         current = found.embedding_model
 
     embedder = Embedder(_model_key(model) if model else current)
-    bar = _ProgressBar()
+    bar = EmbeddingProgress()
     try:
         if embedder.model_name != current:
             embedder.load()  # a bad --model is rejected before the project is changed

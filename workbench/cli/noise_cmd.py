@@ -18,8 +18,7 @@ from pathlib import Path
 
 import typer
 
-from workbench.cli.app import app, database, fail
-from workbench.cli.simulate_cmd import _progress_bar
+from workbench.cli.app import EmbeddingProgress, app, database, fail
 from workbench.config import Settings
 from workbench.embed import ModelLoadError, embed_texts
 from workbench.noise import NoiseSettings
@@ -64,7 +63,7 @@ def find_noise_command(
         rows = read_labeled_file(data, text_field=text_field, label_field=label_field)
         ids = read_row_ids(data, id_field)
         typer.echo(f"{len(rows.texts)} rows, {len(set(rows.labels))} labels")
-        embeddings = embed_texts(db, rows.texts, model=model, progress=_progress_bar())
+        embeddings = embed_texts(db, rows.texts, model=model, progress=EmbeddingProgress())
         verdicts = file_report(
             ids,
             rows.texts,

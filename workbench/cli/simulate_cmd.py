@@ -11,29 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from tqdm import tqdm
 
-from workbench.cli.app import app, database, fail
+from workbench.cli.app import EmbeddingProgress, app, database, fail
 from workbench.config import Settings
 from workbench.embed import ModelLoadError, embed_texts
 from workbench.samplers import DEFAULT_SAMPLER, UnknownSamplerError, sampler_names, sampler_spec
 from workbench.simulate import CurvePoint, SimulationError, pool_and_test, read_labeled_file, simulate, write_curve
 from workbench.store.migrate import upgrade
-
-
-def _progress_bar():
-    """``progress(done, total)`` drawing a tqdm bar on stderr from the first report on."""
-    bar: tqdm | None = None
-
-    def report(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="text", desc="embedding")
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return report
 
 
 def _print_point(point: CurvePoint) -> None:
@@ -73,7 +57,7 @@ def simulate_command(
         rows = read_labeled_file(data, text_field=text_field, label_field=label_field, split_field=split_field)
         pool, test = pool_and_test(rows, seed)
         typer.echo(f"{len(rows.texts)} rows: pool {len(pool)}, test {len(test)}, {len(set(rows.labels))} labels")
-        embeddings = embed_texts(db, rows.texts, model=model, progress=_progress_bar())
+        embeddings = embed_texts(db, rows.texts, model=model, progress=EmbeddingProgress())
         curve = simulate(
             embeddings,
             rows.labels,
