@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
-from urllib.error import URLError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labeling_latency import build, percentiles  # noqa: E402
 
-from workbench.config import REPO_ROOT  # noqa: E402
 from workbench.store import migrate  # noqa: E402
 from workbench.store.engine import Database  # noqa: E402
+from workbench.ui.server import AppServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -45,46 +40,6 @@ CURRENT_ITEM_JS = """() => {
   const texts = [...document.querySelectorAll('[data-testid="stText"]')].map(e => e.innerText);
   return texts.find(t => t.startsWith('Classify review')) || null;
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "workbench/ui/app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "WORKBENCH_DB_URL": db_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return server, url
-        except (URLError, ConnectionError, TimeoutError):
-            time.sleep(0.25)
-    server.terminate()
-    raise RuntimeError("the app server did not start")
 
 
 def _annotator(
@@ -126,15 +81,14 @@ def main() -> None:
         migrate.upgrade(db)
         _, annotators = build(db, args.items, args.browsers, 500)
         db.dispose()
-        server, url = _start_server(db_url)
         times: list[float] = []
         errors: list[str] = []
-        try:
+        with AppServer(db_url) as server:
             # One Playwright (and browser) per thread: the sync API is not shared across threads.
             def run(index: int) -> None:
                 with sync_playwright() as playwright:
                     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-                    _annotator(browser, url, f"ann{index}", args.labels, times, errors)
+                    _annotator(browser, server.url, f"ann{index}", args.labels, times, errors)
                     browser.close()
 
             threads = [threading.Thread(target=run, args=(i,)) for i in range(len(annotators))]
@@ -142,9 +96,6 @@ def main() -> None:
                 thread.start()
             for thread in threads:
                 thread.join()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     print(
         json.dumps(
             {
