@@ -63,9 +63,13 @@ NEW_PASSWORD_PAGE = PageSpec("views/new_password.py", "Choose a password", ":mat
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/overview.py", "Overview", ":material/dashboard:"),
     PageSpec("views/label.py", "Label", ":material/label:"),
-    PageSpec("views/account.py", "Account", ":material/person:"),
+    PageSpec("views/review.py", "Review", ":material/rule:", roles=LEAD_ONLY),
+    PageSpec("views/learning.py", "Learning", ":material/monitoring:", roles=LEAD_ONLY),
+    PageSpec("views/data_map.py", "Data map", ":material/scatter_plot:", roles=LEAD_ONLY),
+    PageSpec("views/annotators.py", "Annotators", ":material/groups:", roles=LEAD_ONLY),
     PageSpec("views/export.py", "Export", ":material/download:", roles=LEAD_ONLY),
     PageSpec("views/admin.py", "Users", ":material/manage_accounts:", roles=LEAD_ONLY),
+    PageSpec("views/account.py", "Account", ":material/person:"),
 )
 
 
