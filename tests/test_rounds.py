@@ -132,6 +132,22 @@ def test_lead_decisions_train_and_drops_leave_the_pool(db: Database, project: in
         assert not set(session.scalars(select(Candidate.item_id))) & dropped
 
 
+def test_lead_relabels_and_drops_count_toward_the_next_round(db: Database, project: int) -> None:
+    _work(db)  # the cold-start round
+    with db.write() as session:
+        boss = users.get_user(session, "boss")
+        items = session.scalars(select(Item).order_by(Item.id)).all()
+        for item in items[:11]:
+            session.add(Decision(project_id=project, item_id=item.id, user_id=boss.id, action="relabel",
+                                 label=item.meta["topic"]))
+        session.add(Decision(project_id=project, item_id=items[20].id, user_id=boss.id, action="keep"))
+    assert _work(db) == []  # 11 relabels (a keep changes no training data) < threshold 12
+    with db.write() as session:
+        boss = users.get_user(session, "boss")
+        session.add(Decision(project_id=project, item_id=items[11].id, user_id=boss.id, action="drop"))
+    assert [job.payload for job in _work(db)] == [{"trigger": "threshold"}]
+
+
 def test_a_crash_before_commit_leaves_no_round(db: Database, project: int, monkeypatch) -> None:
     def crash(session, *args, **kwargs):
         rounds_written = real_write(session, *args, **kwargs)  # rows are inserted, then the worker dies

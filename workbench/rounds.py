@@ -355,15 +355,24 @@ def request_round(session: Session, project_id: int, *, trigger: str = "lead", u
     return jobs.enqueue(session, ROUND_JOB, project_id=project_id, payload={"trigger": trigger}, created_by=user_id)
 
 
+#: Lead decisions that change what the scorer trains on (a relabel, a drop, or undoing one).
+TRAINING_DECISIONS = ("relabel", "drop", "undo")
+
+
 def labels_since_last_round(session: Session, project_id: int) -> int:
-    """Human labels given or changed since the project's latest round began (all, if none)."""
+    """Human labels given or changed, plus the lead's relabels, drops and undos, since the
+    project's latest round began (all, if none)."""
     last = session.scalar(
         select(Round.created_at).where(Round.project_id == project_id).order_by(Round.number.desc()).limit(1)
     )
-    query = select(func.count()).select_from(Annotation).where(Annotation.project_id == project_id)
+    labels = select(func.count()).select_from(Annotation).where(Annotation.project_id == project_id)
+    decisions = select(func.count()).select_from(Decision).where(
+        Decision.project_id == project_id, Decision.action.in_(TRAINING_DECISIONS)
+    )
     if last is not None:
-        query = query.where(Annotation.updated_at > last)
-    return session.scalar(query) or 0
+        labels = labels.where(Annotation.updated_at > last)
+        decisions = decisions.where(Decision.created_at > last)
+    return (session.scalar(labels) or 0) + (session.scalar(decisions) or 0)
 
 
 def schedule_due_rounds(session: Session) -> list[Job]:
