@@ -6,6 +6,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.embed import embed_project
+from workbench.insight.map import MAP_JOB, build_map
 from workbench.noise.store import NOISE_JOB, find_noise
 from workbench.rounds import ROUND_JOB, run_round, schedule_due_rounds
 from workbench.store.engine import Database
@@ -41,6 +42,15 @@ def active_learning_round(db: Database, job: Job, progress: ProgressFn) -> dict[
 def noise_scan(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any]:
     """Run the noise detectors on the project and replace their open flags."""
     return find_noise(db, job.project_id, detectors=job.payload.get("detectors")).to_dict()
+
+
+@handler(MAP_JOB)
+def embedding_map(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    """Cluster and project the project's embeddings for the Data map; the previous map stays until
+    the new one is complete."""
+    info = build_map(db, job.project_id, models_dir=Settings.from_env().models_dir, progress=progress)
+    return {"n_items": info.n_items, "n_clusters": info.n_clusters, "projection": info.projection,
+            "round": info.round, "seconds": info.seconds}
 
 
 def schedule_rounds(db: Database) -> list[Job]:
