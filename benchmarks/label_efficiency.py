@@ -13,10 +13,15 @@ Protocol (issue 3): banking77 with initial 77, batch 77, 15 rounds, 3 seeds. Mea
 for this protocol: random needs 1,232 labels, margin ~850, diverse mini-batch (Zhdanov 2019,
 ``diverse_margin``) ~620; the default ``hybrid`` must need at most as many as that reference.
 sst2 and sms_spam (initial 20, batch 20, 15 rounds; sms_spam has no split, so a stratified 20%
-holdout) check that the hybrid never falls below random. Run from the repository root::
+holdout) check that the hybrid never falls below random.
+
+``--control-shares 0.05`` adds an arm ``hybrid+control5%``: the default hybrid budget with that
+share of every batch kept for the uniformly random control slice (``random_control``), and prints
+what the slice costs: the extra labels it needs to reach random's final accuracy. Run from the
+repository root::
 
     PYTHONPATH=. python benchmarks/label_efficiency.py [--datasets banking77 sst2 sms_spam]
-        [--samplers ...] [--seeds 3] [--curves-dir DIR]
+        [--samplers ...] [--control-shares 0.05 ...] [--seeds 3] [--curves-dir DIR]
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 from workbench.cli.app import database
 from workbench.config import REPO_ROOT, Settings
 from workbench.embed import embed_texts
-from workbench.samplers import DEFAULT_SAMPLER
+from workbench.samplers import DEFAULT_BUDGET, DEFAULT_SAMPLER, SamplerContext, with_control
 from workbench.simulate import CurvePoint, pool_and_test, read_labeled_file, simulate, write_curve
 from workbench.store.migrate import upgrade
 
@@ -76,23 +81,45 @@ def labels_to_reach(n_labeled: np.ndarray, accuracy: np.ndarray, target: float) 
     return float("nan")
 
 
-def run_dataset(name: str, protocol: Protocol, samplers: list[str], seeds: int, curves_dir: Path | None):
-    """Curves per sampler, each an array (seeds, rounds + 1, 3) of n_labeled, accuracy, macro-F1."""
+@dataclass(frozen=True)
+class Arm:
+    """One curve to simulate: a sampler, with a hybrid budget or not."""
+
+    sampler: str
+    context: SamplerContext | None = None
+
+
+def control_arm_name(share: float) -> str:
+    return f"{DEFAULT_SAMPLER}+control{share:.0%}"
+
+
+def make_arms(samplers: list[str], control_shares: list[float]) -> dict[str, Arm]:
+    arms = {sampler: Arm(sampler) for sampler in samplers}
+    for share in control_shares:
+        arms[control_arm_name(share)] = Arm(
+            DEFAULT_SAMPLER, SamplerContext(budget=with_control(DEFAULT_BUDGET, share))
+        )
+    return arms
+
+
+def run_dataset(name: str, protocol: Protocol, arms: dict[str, Arm], seeds: int, curves_dir: Path | None):
+    """Curves per arm, each an array (seeds, rounds + 1, 3) of n_labeled, accuracy, macro-F1."""
     rows = read_labeled_file(protocol.path, text_field="text", label_field="label", split_field="split")
     db = database()
     upgrade(db)
     embeddings = embed_texts(db, rows.texts, model=Settings.from_env().embedding_model)
-    curves: dict[str, list[list[CurvePoint]]] = {s: [] for s in samplers}
+    curves: dict[str, list[list[CurvePoint]]] = {s: [] for s in arms}
     for seed in range(seeds):
         pool, test = pool_and_test(rows, seed)
-        for sampler in samplers:
+        for sampler, arm in arms.items():
             started = time.perf_counter()
             curve = simulate(
                 embeddings,
                 rows.labels,
                 pool,
                 test,
-                sampler=sampler,
+                sampler=arm.sampler,
+                context=arm.context,
                 initial=protocol.initial,
                 batch=protocol.batch,
                 rounds=protocol.rounds,
@@ -151,19 +178,40 @@ def print_verdicts(results: dict[str, tuple[dict[str, np.ndarray], dict[str, flo
             )
 
 
+def print_control_cost(name: str, needed: dict[str, float], shares: list[float]) -> None:
+    """Extra labels the control slice costs the hybrid to reach random's final accuracy."""
+    plain = needed.get(DEFAULT_SAMPLER, float("nan"))
+    for share in shares:
+        with_slice = needed.get(control_arm_name(share), float("nan"))
+        print(
+            f"  {name}: {control_arm_name(share)} needs {with_slice:,.0f} labels to reach random's final "
+            f"accuracy, {DEFAULT_SAMPLER} {plain:,.0f}: cost {with_slice - plain:+,.0f} labels "
+            f"({with_slice / plain - 1:+.1%})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
     parser.add_argument("--samplers", nargs="+", default=SAMPLERS)
+    parser.add_argument("--control-shares", nargs="*", type=float, default=[],
+                        help="Also run the default hybrid with these random control shares (e.g. 0.05).")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--curves-dir", type=Path, help="Also write every curve as CSV here.")
     args = parser.parse_args()
     samplers = args.samplers if "random" in args.samplers else ["random", *args.samplers]
+    if args.control_shares and DEFAULT_SAMPLER not in samplers:
+        samplers.append(DEFAULT_SAMPLER)
+    arms = make_arms(samplers, args.control_shares)
     results = {}
     for name in args.datasets:
-        curves = run_dataset(name, PROTOCOLS[name], samplers, args.seeds, args.curves_dir)
+        curves = run_dataset(name, PROTOCOLS[name], arms, args.seeds, args.curves_dir)
         results[name] = (curves, print_table(name, curves))
     print_verdicts(results)
+    if args.control_shares:
+        print("\ncontrol slice cost")
+        for name, (_, needed) in results.items():
+            print_control_cost(name, needed, args.control_shares)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from fakes import FakeEmbedder
 from workbench import rounds, tasks
 from workbench.embed import embed_project
-from workbench.samplers import DEFAULT_BUDGET
+from workbench.samplers import CONTROL_SAMPLER, DEFAULT_BUDGET
 from workbench.scorer import load_scorer
 from workbench.store import projects, users
 from workbench.store.engine import Database
@@ -105,7 +105,14 @@ def test_labels_trigger_rounds_that_retrain_and_queue_candidates(db: Database, p
         assert len(candidates) == 10
         assert not {c.item_id for c in candidates} & set(labeled)  # never a reviewed item again
         assert all(c.reason for c in candidates)
-        assert {c.sampler for c in candidates} <= set(DEFAULT_BUDGET) | {"diversity"}
+        assert {c.sampler for c in candidates} <= set(DEFAULT_BUDGET) | {"diversity", CONTROL_SAMPLER}
+        # 5% of a batch of 10 still keeps one uniformly random control pick.
+        assert [c.sampler for c in candidates].count(CONTROL_SAMPLER) == 1
+        spread = second.metrics["cv_folds"]
+        assert spread["n_folds"] == 5 and len(spread["accuracy"]["per_fold"]) == 5
+        for figure in ("accuracy", "macro_f1"):
+            low, mean, high = (spread[figure][key] for key in ("min", "mean", "max"))
+            assert 0.0 <= low <= mean <= high <= 1.0 and spread[figure]["std"] >= 0.0
         scorer = load_scorer(second.artefact_path)
         assert list(scorer.classes_) == second.classes
         item_ids, _ = np.array([p.item_id for p in session.scalars(select(Prediction))]), None
@@ -182,6 +189,18 @@ def test_an_invalid_sampler_setting_fails_the_round_with_its_name(db: Database, 
     with db.read() as session:
         error = session.get(Job, job_id).error
     assert "setting 'sampler'" in error and "hybrid" in error
+
+
+@pytest.mark.parametrize("share", [0.7, "lots"])
+def test_an_invalid_control_share_fails_the_round_with_its_name(db: Database, project: int, share) -> None:
+    with db.write() as session:
+        topics = projects.get_project(session, "topics")
+        topics.settings = {**topics.settings, "control_share": share}
+        job_id = rounds.request_round(session, project).id
+    _work(db)
+    with db.read() as session:
+        error = session.get(Job, job_id).error
+    assert "setting 'control_share'" in error and "from 0" in error
 
 
 def test_round_and_rounds_commands(db: Database, project: int, monkeypatch) -> None:

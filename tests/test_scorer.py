@@ -11,7 +11,9 @@ from workbench.scorer import (
     Scorer,
     ScorerLoadError,
     TooFewClassesError,
+    cv_folds,
     evaluate,
+    fold_spread,
     load_scorer,
     out_of_fold_probas,
     save_scorer,
@@ -136,3 +138,27 @@ def test_evaluate_reports_accuracy_macro_f1_and_per_class_figures():
     assert ev.per_class["c"].support == 1 and ev.per_class["c"].f1 == 0.0  # never predicted
     assert ev.macro_f1 == pytest.approx(np.mean([ev.per_class[c].f1 for c in "abc"]))
     assert ev.to_dict()["per_class"]["a"]["support"] == 3
+
+
+def test_fold_spread_scores_each_fold_on_its_own():
+    y = np.array(["a", "a", "b", "b", "a", "b"])
+    classes = np.array(["a", "b"])
+    folds = np.array([0, 0, 0, 1, 1, 1])
+    # Fold 0 gets all three right; fold 1 one of three.
+    predicted = np.array(["a", "a", "b", "b", "b", "a"])
+    probas = (predicted[:, None] == classes).astype(np.float32)
+    spread = fold_spread(y, probas, classes, folds)
+    assert spread["n_folds"] == 2
+    assert spread["accuracy"]["per_fold"] == pytest.approx([1.0, 1 / 3])
+    assert spread["accuracy"]["mean"] == pytest.approx(2 / 3)
+    assert spread["accuracy"]["std"] == pytest.approx(1 / 3)
+    assert (spread["accuracy"]["min"], spread["accuracy"]["max"]) == pytest.approx((1 / 3, 1.0))
+    assert spread["macro_f1"]["per_fold"][0] == pytest.approx(1.0)
+    assert spread["macro_f1"]["per_fold"][1] == pytest.approx((0.0 + 0.5) / 2)
+
+
+def test_cv_folds_are_the_folds_out_of_fold_probabilities_use(data):
+    X, y = data
+    folds = cv_folds(y, 5, seed=4)
+    np.testing.assert_array_equal(folds, stratified_folds(y, 5, 4))
+    assert cv_folds(y[:3], 5, seed=4).max() == 2  # fewer items than folds: one fold each

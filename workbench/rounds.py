@@ -23,14 +23,17 @@ from sqlalchemy.orm import Session
 
 from workbench.embed import TextEncoder, embed_project, load_embeddings
 from workbench.samplers import (
+    DEFAULT_BUDGET,
+    DEFAULT_CONTROL_SHARE,
     DEFAULT_SAMPLER,
     EmptyPoolError,
     SamplerContext,
     Selection,
     pool_errors,
     sampler_spec,
+    with_control,
 )
-from workbench.scorer import Scorer, evaluate, out_of_fold_probas, save_scorer
+from workbench.scorer import Scorer, cv_folds, evaluate, fold_spread, out_of_fold_probas, save_scorer
 from workbench.store import jobs
 from workbench.store.engine import Database
 from workbench.store.gold import gold_labels
@@ -48,6 +51,8 @@ from workbench.store.schema import (
 )
 
 ROUND_JOB = "round"
+#: Cross-validation folds of each round's evaluation (``metrics["cv"]`` and ``metrics["cv_folds"]``).
+CV_FOLDS = 5
 #: Metadata fields whose values become error-rate slices when items carry them.
 DEFAULT_SLICE_FIELDS = ("source", "language")
 
@@ -70,6 +75,10 @@ class RoundSettings:
         New or changed human labels since the last round that start the next one.
     budget : mapping of str to float, optional
         The hybrid sampler's split, e.g. ``{"diverse_margin_wide": 0.8, "error_rate": 0.2}`` (the default).
+    control_share : float
+        Share of each hybrid batch kept for uniformly random picks (sampler ``random_control``,
+        at least one in a batch of 10 or more), from 0 (off) to 0.5: the unbiased sample the
+        Learning page estimates random sampling and the scorer's accuracy from.
     train_on_imported_labels : bool
         Whether labels that came with the import train the scorer where no human label exists.
     slice_fields : tuple of str
@@ -82,6 +91,7 @@ class RoundSettings:
     batch_size: int = 50
     round_threshold: int = 20
     budget: Mapping[str, float] | None = None
+    control_share: float = DEFAULT_CONTROL_SHARE
     train_on_imported_labels: bool = True
     slice_fields: tuple[str, ...] = DEFAULT_SLICE_FIELDS
     seed: int = 0
@@ -94,6 +104,7 @@ class RoundSettings:
             batch_size=int(raw.get("batch_size", cls.batch_size)),
             round_threshold=int(raw.get("round_threshold", cls.round_threshold)),
             budget=raw.get("budget"),
+            control_share=raw.get("control_share", cls.control_share),
             train_on_imported_labels=bool(raw.get("train_on_imported_labels", cls.train_on_imported_labels)),
             slice_fields=tuple(raw.get("slice_fields", DEFAULT_SLICE_FIELDS)),
             seed=int(raw.get("seed", cls.seed)),
@@ -106,7 +117,21 @@ class RoundSettings:
             raise RoundSettingsError(
                 f"project {project.name!r}: 'batch_size' and 'round_threshold' must be at least 1"
             )
+        try:
+            settings.sampler_budget()
+        except ValueError as exc:
+            raise RoundSettingsError(f"project {project.name!r}: setting 'control_share': {exc}") from None
         return settings
+
+    def sampler_budget(self) -> dict[str, float]:
+        """The hybrid's budget with the random control slice (``control_share``) added.
+
+        Raises
+        ------
+        ValueError
+            For a control share out of range or not a number.
+        """
+        return with_control(self.budget or DEFAULT_BUDGET, self.control_share)
 
 
 @dataclass(frozen=True)
@@ -205,18 +230,20 @@ def train_and_select(
         "n_unreviewed": int((~pool.reviewed).sum()),
     }
     scorer = probas = None
-    context = SamplerContext(slices=pool.slices, budget=settings.budget)
+    budget = settings.sampler_budget()
+    context = SamplerContext(slices=pool.slices, budget=budget)
     started = time.perf_counter()
     if len(classes) >= 2:
         X_train = pool.embeddings[trained]
         scorer = sklearn.clone(template).fit(X_train, y)
-        oof = out_of_fold_probas(template, X_train, y, seed=seed)
+        oof = out_of_fold_probas(template, X_train, y, n_folds=CV_FOLDS, seed=seed)
         metrics["cv"] = evaluate(y, oof, scorer.classes_).to_dict()
+        metrics["cv_folds"] = fold_spread(y, oof, scorer.classes_, cv_folds(y, CV_FOLDS, seed))
         probas = scorer.predict_proba(pool.embeddings)
         context = SamplerContext(
             oof_error=pool_errors(len(pool.item_ids), trained, oof, scorer.classes_, y),
             slices=pool.slices,
-            budget=settings.budget,
+            budget=budget,
         )
     metrics["train_seconds"] = round(time.perf_counter() - started, 3)
     selection = None

@@ -155,6 +155,14 @@ def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return folds
 
 
+def cv_folds(y: np.ndarray, n_folds: int = 5, seed: int = 0) -> np.ndarray:
+    """The fold of each item in ``out_of_fold_probas`` with the same arguments, shape (n,).
+
+    ``n_folds`` is reduced to ``n`` when there are fewer items.
+    """
+    return stratified_folds(np.asarray(y), min(n_folds, len(y)), seed)
+
+
 def out_of_fold_probas(
     scorer: Scorer, X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, seed: int = 0
 ) -> np.ndarray:
@@ -189,7 +197,7 @@ def out_of_fold_probas(
     classes = np.unique(y)
     if len(classes) < 2:
         raise TooFewClassesError(f"need labels of at least two classes, got {classes.tolist()}")
-    folds = stratified_folds(y, min(n_folds, len(y)), seed)
+    folds = cv_folds(y, n_folds, seed)
     out = np.zeros((len(y), len(classes)), dtype=np.float32)
     for fold in np.unique(folds):
         held_out = folds == fold
@@ -266,6 +274,48 @@ def evaluate(y: np.ndarray, probas: np.ndarray, classes: np.ndarray) -> Evaluati
         macro_f1=float(f1_score(y, predicted, labels=labels, average="macro", zero_division=0)),
         per_class=per_class,
     )
+
+
+def fold_spread(y: np.ndarray, probas: np.ndarray, classes: np.ndarray, folds: np.ndarray) -> dict[str, Any]:
+    """Accuracy and macro-F1 of each cross-validation fold on its own, and their spread.
+
+    The pooled out-of-fold figures (``evaluate``) hide how much they depend on which items
+    landed in which fold; the spread across folds shows it (wide early, narrowing as labels grow).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        Gold labels.
+    probas : np.ndarray, shape (n, n_classes)
+        Out-of-fold probabilities (``out_of_fold_probas``).
+    classes : np.ndarray, shape (n_classes,)
+    folds : np.ndarray, shape (n,), int
+        Fold of each item (``cv_folds`` with the arguments ``probas`` were computed with).
+
+    Returns
+    -------
+    dict
+        ``{"n_folds": k, "accuracy": {"mean", "std", "min", "max", "per_fold"}, "macro_f1": {...}}``,
+        JSON-ready (``std`` is the population standard deviation over the folds).
+    """
+    y = np.asarray(y)
+    predicted = np.asarray(classes)[np.argmax(probas, axis=1)]
+    per_fold: dict[str, list[float]] = {"accuracy": [], "macro_f1": []}
+    for fold in np.unique(folds):
+        members = folds == fold
+        labels = np.union1d(y[members], predicted[members])
+        per_fold["accuracy"].append(float(accuracy_score(y[members], predicted[members])))
+        per_fold["macro_f1"].append(
+            float(f1_score(y[members], predicted[members], labels=labels, average="macro", zero_division=0))
+        )
+    spread: dict[str, Any] = {"n_folds": len(per_fold["accuracy"])}
+    for name, values in per_fold.items():
+        v = np.array(values)
+        spread[name] = {
+            "mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()), "max": float(v.max()),
+            "per_fold": [round(x, 6) for x in values],
+        }
+    return spread
 
 
 def save_scorer(scorer: Scorer, path: str | os.PathLike[str]) -> Path:

@@ -5,7 +5,8 @@ smallest margin, clustered by k-means (weighted by their margin utility) into ``
 the item nearest each center. ``diverse_margin_wide`` pre-filters ``30k`` items instead.
 
 ``hybrid`` splits the batch across samplers by a budget (``SamplerContext.budget``, default
-``DEFAULT_BUDGET``). Each part sees the earlier parts' picks as taken, so parts never overlap,
+``DEFAULT_BUDGET``; ``control.with_control`` adds the random control slice). Control parts are
+drawn first; each part sees the earlier parts' picks as taken, so parts never overlap,
 and a part whose sampler is not diverse by itself (``SamplerSpec.diverse``) is spread out the
 same way: ``10x`` its quota nominated, clustered, one nominee per cluster. Without a scorer the
 whole batch is the ``diversity`` cold start.
@@ -19,6 +20,7 @@ import numpy as np
 
 from workbench.samplers.base import SamplerContext, Selection
 from workbench.samplers.clustering import MAX_CLUSTERED, kmeans
+from workbench.samplers.control import MIN_BATCH_FOR_CONTROL
 from workbench.samplers.ranking import allocate
 from workbench.samplers.registry import register, sampler_names, sampler_spec
 from workbench.samplers.uncertainty import cold_start, margin_utility, select_by_utility
@@ -110,6 +112,25 @@ def budget_split(budget: Mapping[str, float]) -> dict[str, float]:
     return {name: share / total for name, share in budget.items()}
 
 
+def part_quotas(shares: Mapping[str, float], k: int, rng: np.random.Generator) -> dict[str, int]:
+    """Picks per budget part, control parts first (see ``SamplerSpec.control``).
+
+    Shares are rounded by largest remainder; a control part with a positive share still gets one
+    pick in a batch of ``MIN_BATCH_FOR_CONTROL`` or more, taken from the largest other part.
+    Control parts come first so they draw from the whole unlabeled pool: drawn after the active
+    parts they would never see the items those took, and would no longer be a uniform sample.
+    """
+    names = sorted(shares, key=lambda name: not sampler_spec(name).control)  # stable: budget order
+    quotas = allocate(np.array([shares[name] for name in names]), k, np.full(len(names), k), rng)
+    is_control = np.array([sampler_spec(name).control for name in names])
+    if k >= MIN_BATCH_FOR_CONTROL and not is_control.all():
+        for i in np.flatnonzero(is_control & (quotas == 0) & (np.array([shares[n] for n in names]) > 0)):
+            donor = int(np.argmax(np.where(is_control, -1, quotas)))
+            quotas[donor] -= 1
+            quotas[i] += 1
+    return {name: int(quota) for name, quota in zip(names, quotas)}
+
+
 def _spread(
     name: str,
     probas: np.ndarray,
@@ -160,10 +181,9 @@ def hybrid(
     if probas is None:
         return cold_start(embeddings, labeled_mask, k, rng, context)
     shares = budget_split((context.budget if context else None) or DEFAULT_BUDGET)
-    quotas = allocate(np.array(list(shares.values())), k, np.full(len(shares), k), rng)
     taken = labeled_mask.copy()
     parts = []
-    for name, quota in zip(shares, quotas):
+    for name, quota in part_quotas(shares, k, rng).items():
         if quota == 0:
             continue
         part = _spread(name, probas, embeddings, taken, int(quota), rng, context)

@@ -19,5 +19,10 @@ def random_sample(
     context: SamplerContext | None = None,
 ) -> Selection:
     """Uniformly random unlabeled items (score 0: no item is preferred)."""
+    return uniform_draw(labeled_mask, k, rng, "random draw (control)")
+
+
+def uniform_draw(labeled_mask: np.ndarray, k: int, rng: np.random.Generator, reason: str) -> Selection:
+    """``k`` unlabeled items drawn uniformly without replacement, each with score 0 and ``reason``."""
     picked = rng.choice(np.flatnonzero(~labeled_mask), k, replace=False)
-    return Selection(picked, np.zeros(k, np.float32), ("random draw (control)",) * k)
+    return Selection(picked, np.zeros(k, np.float32), (reason,) * k)

@@ -36,6 +36,10 @@ class SamplerSpec:
     diverse : bool
         Whether its picks are already spread over the embedding space; ``hybrid`` spreads the
         picks of the other samplers itself.
+    control : bool
+        Whether it is a control part of a ``hybrid`` budget: drawn before the other parts (from
+        the whole unlabeled pool, so it stays an unbiased sample) and never rounded away to
+        zero picks in a batch of ``MIN_BATCH_FOR_CONTROL`` or more.
     summary : str
         First line of the function's docstring.
     """
@@ -44,6 +48,7 @@ class SamplerSpec:
     fn: Sampler
     uses_out_of_fold: bool
     diverse: bool
+    control: bool
     summary: str
 
 
@@ -84,10 +89,10 @@ def _check_output(name: str, selection: Selection, labeled_mask: np.ndarray, k: 
         raise RuntimeError(f"sampler {name!r} broke its contract: expected {k} unique unlabeled items")
 
 
-def register(name: str, *, uses_out_of_fold: bool = False, diverse: bool = False):
+def register(name: str, *, uses_out_of_fold: bool = False, diverse: bool = False, control: bool = False):
     """Decorator: register a sampler function under ``name`` (wrapped in the checks above).
 
-    ``uses_out_of_fold`` and ``diverse`` are recorded in its ``SamplerSpec``.
+    ``uses_out_of_fold``, ``diverse`` and ``control`` are recorded in its ``SamplerSpec``.
     """
 
     def decorator(fn: Sampler) -> Sampler:
@@ -116,7 +121,7 @@ def register(name: str, *, uses_out_of_fold: bool = False, diverse: bool = False
             return selection
 
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        _REGISTRY[name] = SamplerSpec(name, checked, uses_out_of_fold, diverse, summary)
+        _REGISTRY[name] = SamplerSpec(name, checked, uses_out_of_fold, diverse, control, summary)
         return checked
 
     return decorator
