@@ -1,0 +1,429 @@
+"""The lead's view of the annotators: throughput, time per item, agreement, and the lead's overturns.
+
+Everything is computed from one read of the project's current annotations (``annotations``,
+one per item and user) plus three small queries (the lead's relabels, skipped leases, annotator
+flags); the arithmetic is numpy over those arrays.
+
+Definitions (UTC throughout):
+
+- **labels / today / this week**: the user's annotations, counted at the time they were first
+  saved; today starts at 00:00 UTC, the week on Monday 00:00 UTC.
+- **active hours**: an annotator's save times, sorted, split into work sessions wherever
+  more than ``SESSION_GAP`` (15 min) passes between two saves. A session lasts from its first to
+  its last save, plus the time the first item of the session took (its ``seconds_spent``, at most
+  ``SESSION_GAP``), since work on it began before it was saved. Breaks longer than 15 min never
+  count. **labels per active hour** = labels / active hours.
+- **time per item**: median and 90th percentile of ``annotations.seconds_spent`` (summed over an
+  annotation's revisions), ignoring zeros (time not measured, e.g. labels from a script).
+- **skips**: leases the user gave back without a label, not counting those given back by
+  flagging the item; **flags**: the user's ``annotator_flag`` noise flags.
+- **agreement with the reference**: share of the user's labels equal to the item's reference
+  label. The reference is the lead's standing relabel decision (``gold.lead_relabels``) if there
+  is one, else the strict plurality (``gold.agreed_label``) of the OTHER annotators' labels on
+  the item: the user's own vote never counts toward their reference. Items without a reference
+  (no lead decision and no other annotator, or a tie among them) are left out; ``agreement_n``
+  says how many counted.
+- **overturned**: of the user's items with a standing lead relabel decision (``decided``), those
+  where the lead's label differs from the user's. Keep, drop and edit decisions choose no label
+  and do not count.
+- **pairwise Cohen's kappa** over the items both annotators labeled, and **Fleiss' kappa** and
+  **Krippendorff's alpha** over every item with two or more annotations (``overlapped_items``);
+  see ``workbench.insight.agreement``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from workbench.insight.agreement import MISSING, Score, cohen_kappa_codes, fleiss_kappa, krippendorff_alpha
+from workbench.store.gold import lead_relabels
+from workbench.store.labeling import ANNOTATOR_FLAG, overlap_of
+from workbench.store.schema import Annotation, Assignment, NoiseFlag, Project, User
+
+#: A pause longer than this between two saves ends a work session.
+SESSION_GAP = timedelta(minutes=15)
+HOUR = 3600
+DAY = 24 * HOUR
+#: Bootstrap resamples for the confidence intervals of Fleiss' kappa and alpha.
+N_BOOT = 1000
+
+
+@dataclass(frozen=True)
+class AnnotationTable:
+    """A project's current annotations as arrays; row i is one (item, user) annotation.
+
+    Attributes
+    ----------
+    item_ids, user_ids : ndarray of int64, shape (n,)
+    labels : ndarray of int64, shape (n,)
+        Positions in ``categories``.
+    categories : list of str
+        The labels, the project's schema first, then any other label found (e.g. a label since
+        removed from the schema, or one only the lead's relabels use).
+    seconds : ndarray of float64, shape (n,)
+        ``seconds_spent`` (0 when not measured).
+    saved_at : ndarray of float64, shape (n,)
+        When the annotation was first saved, POSIX seconds (UTC).
+    """
+
+    item_ids: np.ndarray
+    user_ids: np.ndarray
+    labels: np.ndarray
+    categories: list[str]
+    seconds: np.ndarray
+    saved_at: np.ndarray
+
+
+@dataclass(frozen=True)
+class AnnotatorStats:
+    """One annotator's figures in a project (definitions in the module docstring)."""
+
+    user_id: int
+    username: str
+    labels: int
+    labels_today: int
+    labels_this_week: int
+    sessions: int
+    active_hours: float
+    labels_per_hour: float | None  # None without active time
+    median_seconds: float | None  # None without a measured item
+    p90_seconds: float | None
+    skips: int
+    flags: int
+    agreement: float | None  # None when no label has a reference
+    agreement_n: int
+    overturned: int
+    decided: int
+
+    @property
+    def overturn_rate(self) -> float | None:
+        """overturned / decided; None when the lead decided none of their items."""
+        return self.overturned / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Cohen's kappa of two annotators over the items both labeled (``kappa.n_items``)."""
+
+    user_a: str
+    user_b: str
+    kappa: Score
+
+
+@dataclass(frozen=True)
+class TimeBin:
+    """Labels an annotator saved in the hour or day starting at ``start`` (UTC)."""
+
+    username: str
+    start: datetime
+    labels: int
+
+
+@dataclass(frozen=True)
+class AnnotatorReport:
+    """Everything the Annotators page and the ``agreement`` command show for one project.
+
+    Attributes
+    ----------
+    overlap : int
+        Annotations the project asks for per item (``projects.settings["overlap"]``).
+    overlapped_items : int
+        Items with two or more annotations: what Fleiss' kappa and alpha are computed on.
+    seconds_per_item : dict of str to ndarray
+        Each annotator's measured seconds per item (zeros left out), for a distribution chart.
+    per_hour, per_day : list of TimeBin
+        Labels per annotator and hour / day (bins with labels only).
+    """
+
+    project_id: int
+    now: datetime
+    overlap: int
+    annotators: list[AnnotatorStats]
+    pairs: list[PairAgreement]
+    overlapped_items: int
+    fleiss: Score
+    alpha: Score
+    seconds_per_item: dict[str, np.ndarray] = field(repr=False)
+    per_hour: list[TimeBin] = field(repr=False)
+    per_day: list[TimeBin] = field(repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the figures without the chart series."""
+        return {
+            "project_id": self.project_id,
+            "now": self.now.isoformat(),
+            "overlap": self.overlap,
+            "overlapped_items": self.overlapped_items,
+            "fleiss_kappa": asdict(self.fleiss),
+            "krippendorff_alpha": asdict(self.alpha),
+            "annotators": [
+                {**asdict(stats), "overturn_rate": stats.overturn_rate} for stats in self.annotators
+            ],
+            "pairs": [
+                {"user_a": pair.user_a, "user_b": pair.user_b, **asdict(pair.kappa)} for pair in self.pairs
+            ],
+        }
+
+
+def load_annotations(
+    session: Session, project: Project, extra_labels: Collection[str] = ()
+) -> AnnotationTable:
+    """The project's current annotations, ordered by user and save time; ``extra_labels`` joins
+    the categories (e.g. the labels of the lead's relabels)."""
+    rows = session.execute(
+        select(
+            Annotation.item_id,
+            Annotation.user_id,
+            Annotation.label,
+            Annotation.seconds_spent,
+            Annotation.created_at,
+        )
+        .where(Annotation.project_id == project.id)
+        .order_by(Annotation.user_id, Annotation.created_at, Annotation.id)
+    ).all()
+    item_ids, user_ids, labels, seconds, saved = zip(*rows) if rows else ((), (), (), (), ())
+    categories = list(project.label_names)
+    known = set(categories)
+    categories += sorted({label for label in (*labels, *extra_labels) if label not in known})
+    position = {label: code for code, label in enumerate(categories)}
+    return AnnotationTable(
+        item_ids=np.array(item_ids, dtype=np.int64),
+        user_ids=np.array(user_ids, dtype=np.int64),
+        labels=np.array([position[label] for label in labels], dtype=np.int64),
+        categories=categories,
+        seconds=np.array(seconds, dtype=np.float64),
+        saved_at=np.array([moment.timestamp() for moment in saved], dtype=np.float64),
+    )
+
+
+def work_sessions(
+    user_ids: np.ndarray, saved_at: np.ndarray, seconds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Work sessions and active seconds per annotation row's user (rule in the module docstring).
+
+    Parameters
+    ----------
+    user_ids, saved_at, seconds : ndarray, shape (n,)
+        Sorted by user, then save time.
+
+    Returns
+    -------
+    starts : ndarray of bool, shape (n,)
+        True where a row opens a new session.
+    active : ndarray of float64, shape (n,)
+        The active seconds each row adds: the gap since the previous save within a session, or
+        the item's own time (capped at ``SESSION_GAP``) for a session's first row. Summed per
+        user this is their active time.
+    """
+    gap = SESSION_GAP.total_seconds()
+    since_previous = np.diff(saved_at, prepend=-np.inf)
+    starts = np.ones(len(user_ids), dtype=bool)
+    starts[1:] = (user_ids[1:] != user_ids[:-1]) | (since_previous[1:] > gap)
+    active = np.where(starts, np.minimum(seconds, gap), since_previous)
+    return starts, active
+
+
+def reference_labels(table: AnnotationTable, relabels: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each annotation's reference label (see the module docstring) and the lead's label.
+
+    Returns
+    -------
+    reference : ndarray of int64, shape (n,)
+        Category codes, ``MISSING`` where the annotation has no reference.
+    lead : ndarray of int64, shape (n,)
+        The code of the item's standing lead relabel, ``MISSING`` where there is none.
+    """
+    if not len(table.labels):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n_categories = len(table.categories)
+    position = {label: code for code, label in enumerate(table.categories)}
+    items, row_item = np.unique(table.item_ids, return_inverse=True)
+    votes = np.bincount(row_item * n_categories + table.labels, minlength=len(items) * n_categories)
+    others = votes.reshape(len(items), n_categories)[row_item]
+    others[np.arange(len(table.labels)), table.labels] -= 1  # leave the annotator's own vote out
+    top = others.argmax(axis=1)
+    top_votes = others.max(axis=1, initial=0)
+    # gold.agreed_label's rule: strictly the most votes, no tie.
+    strict = (top_votes > 0) & ((others == top_votes[:, None]).sum(axis=1) == 1)
+    lead_of_item = np.array(
+        [position[relabels[item]] if item in relabels else MISSING for item in items.tolist()], dtype=np.int64
+    )
+    lead = lead_of_item[row_item]
+    reference = np.where(lead != MISSING, lead, np.where(strict, top, MISSING))
+    return reference, lead
+
+
+def item_rater_matrix(table: AnnotationTable, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the overlapped items (two or more annotations) by annotator, and their counts.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (n_overlapped, len(users))
+        ``MISSING`` where the user did not label the item.
+    counts : ndarray of int64, shape (n_overlapped, n_categories)
+    """
+    items, row_item, per_item = np.unique(table.item_ids, return_inverse=True, return_counts=True)
+    overlapped = per_item >= 2
+    keep = overlapped[row_item]
+    dense = np.cumsum(overlapped) - 1  # item position -> overlapped row
+    rows = dense[row_item[keep]]
+    columns = np.searchsorted(users, table.user_ids[keep])
+    codes = np.full((int(overlapped.sum()), len(users)), MISSING, dtype=np.int64)
+    codes[rows, columns] = table.labels[keep]
+    n_categories = len(table.categories)
+    counts = np.bincount(
+        rows * n_categories + table.labels[keep], minlength=len(codes) * n_categories
+    ).reshape(len(codes), n_categories)
+    return codes, counts
+
+
+def _per_user_counts(session: Session, project_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Skips (not counting leases given back by a flag) and annotator flags per user id."""
+    flagged_it = exists().where(
+        NoiseFlag.item_id == Assignment.item_id,
+        NoiseFlag.user_id == Assignment.user_id,
+        NoiseFlag.detector == ANNOTATOR_FLAG,
+    )
+    skips = session.execute(
+        select(Assignment.user_id, func.count())
+        .where(Assignment.project_id == project_id, Assignment.status == "skipped", ~flagged_it)
+        .group_by(Assignment.user_id)
+    ).all()
+    flags = session.execute(
+        select(NoiseFlag.user_id, func.count())
+        .where(and_(NoiseFlag.project_id == project_id, NoiseFlag.detector == ANNOTATOR_FLAG))
+        .where(NoiseFlag.user_id.is_not(None))
+        .group_by(NoiseFlag.user_id)
+    ).all()
+    return dict(skips), dict(flags)
+
+
+def _time_bins(table: AnnotationTable, names: dict[int, str], width: int) -> list[TimeBin]:
+    if not len(table.user_ids):
+        return []
+    starts = np.floor(table.saved_at / width).astype(np.int64) * width
+    keys, counts = np.unique(np.stack([table.user_ids, starts]), axis=1, return_counts=True)
+    return [
+        TimeBin(names[user], datetime.fromtimestamp(start, UTC), int(n))
+        for (user, start), n in zip(keys.T.tolist(), counts.tolist(), strict=True)
+    ]
+
+
+def _percentile(values: np.ndarray, q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def annotator_report(
+    session: Session, project_id: int, *, now: datetime | None = None, n_boot: int = N_BOOT, seed: int = 0
+) -> AnnotatorReport:
+    """Per-annotator figures, pairwise Cohen's kappa and the project's Fleiss' kappa and alpha.
+
+    Parameters
+    ----------
+    session : Session
+        Read only; nothing is written.
+    project_id : int
+    now : datetime, optional
+        The moment "today" and "this week" are relative to (default: now, UTC).
+    n_boot : int
+        Bootstrap resamples for the intervals of Fleiss' kappa and alpha (0: no interval).
+    seed : int
+        Seeds the bootstrap.
+
+    Raises
+    ------
+    ValueError
+        If there is no such project.
+    """
+    project = session.get(Project, project_id)
+    if project is None:
+        raise ValueError(f"no project with id {project_id}")
+    now = now or datetime.now(UTC)
+    relabels = lead_relabels(session, project_id)
+    table = load_annotations(session, project, set(relabels.values()))
+    skips, flags = _per_user_counts(session, project_id)
+
+    user_ids = np.unique(np.concatenate([table.user_ids, list(skips), list(flags)]).astype(np.int64))
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids.tolist()))).all())
+    row_user = np.searchsorted(user_ids, table.user_ids)
+    n_users = len(user_ids)
+
+    def per_user(values: np.ndarray) -> np.ndarray:
+        return np.bincount(row_user, weights=values, minlength=n_users)
+
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    ones = np.ones(len(row_user))
+    labels = per_user(ones)
+    labels_today = per_user((table.saved_at >= today.timestamp()).astype(np.float64))
+    labels_week = per_user((table.saved_at >= week.timestamp()).astype(np.float64))
+    starts, active = work_sessions(table.user_ids, table.saved_at, table.seconds)
+    sessions = per_user(starts.astype(np.float64))
+    active_seconds = per_user(active)
+
+    reference, lead = reference_labels(table, relabels)
+    has_reference = reference != MISSING
+    agreement_n = per_user(has_reference.astype(np.float64))
+    agreed = per_user((has_reference & (reference == table.labels)).astype(np.float64))
+    decided = per_user((lead != MISSING).astype(np.float64))
+    overturned = per_user(((lead != MISSING) & (lead != table.labels)).astype(np.float64))
+
+    measured = table.seconds > 0
+    seconds_per_item = {
+        names[int(user)]: table.seconds[measured & (table.user_ids == user)] for user in user_ids
+    }
+    annotators = []
+    for index, user in enumerate(user_ids.tolist()):
+        hours = active_seconds[index] / HOUR
+        spent = seconds_per_item[names[user]]
+        annotators.append(
+            AnnotatorStats(
+                user_id=user,
+                username=names[user],
+                labels=int(labels[index]),
+                labels_today=int(labels_today[index]),
+                labels_this_week=int(labels_week[index]),
+                sessions=int(sessions[index]),
+                active_hours=float(hours),
+                labels_per_hour=float(labels[index] / hours) if hours > 0 else None,
+                median_seconds=_percentile(spent, 50),
+                p90_seconds=_percentile(spent, 90),
+                skips=int(skips.get(user, 0)),
+                flags=int(flags.get(user, 0)),
+                agreement=float(agreed[index] / agreement_n[index]) if agreement_n[index] else None,
+                agreement_n=int(agreement_n[index]),
+                overturned=int(overturned[index]),
+                decided=int(decided[index]),
+            )
+        )
+
+    codes, counts = item_rater_matrix(table, user_ids)
+    pairs = [
+        PairAgreement(
+            names[user_ids[a]],
+            names[user_ids[b]],
+            cohen_kappa_codes(codes[:, a], codes[:, b], len(table.categories)),
+        )
+        for a, b in combinations(range(n_users), 2)
+    ]
+    return AnnotatorReport(
+        project_id=project_id,
+        now=now,
+        overlap=overlap_of(project),
+        annotators=annotators,
+        pairs=pairs,
+        overlapped_items=len(counts),
+        fleiss=fleiss_kappa(counts, n_boot=n_boot, seed=seed),
+        alpha=krippendorff_alpha(counts, n_boot=n_boot, seed=seed),
+        seconds_per_item=seconds_per_item,
+        per_hour=_time_bins(table, names, HOUR),
+        per_day=_time_bins(table, names, DAY),
+    )
