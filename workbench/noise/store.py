@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.embed import load_embeddings
@@ -31,7 +31,7 @@ from workbench.noise.registry import (
 from workbench.store import jobs
 from workbench.store.engine import Database
 from workbench.store.gold import gold_labels, human_votes
-from workbench.store.schema import Item, Job, NoiseFlag, Project
+from workbench.store.schema import Decision, Item, Job, NoiseFlag, Project
 
 NOISE_JOB = "find_noise"
 #: Flags an annotator raised on the labeling page.
@@ -135,13 +135,18 @@ def replace_open_flags(
     """
     if ANNOTATOR_FLAG in detectors:
         raise ValueError(f"{ANNOTATOR_FLAG!r} flags come from annotators and are never replaced by a run")
-    session.execute(
-        delete(NoiseFlag).where(
-            NoiseFlag.project_id == project_id,
-            NoiseFlag.status == "open",
-            NoiseFlag.detector.in_(list(detectors)),
-        )
+    replaced = select(NoiseFlag.id).where(
+        NoiseFlag.project_id == project_id,
+        NoiseFlag.status == "open",
+        NoiseFlag.detector.in_(list(detectors)),
     )
+    # An open flag that a decision names was reopened by an undo of that decision; the undone
+    # decision keeps the flag's id in its before/after, so the reference can go with the flag.
+    session.execute(
+        update(Decision).where(Decision.flag_id.in_(replaced)).values(flag_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(delete(NoiseFlag).where(NoiseFlag.id.in_(replaced)))
     settled = resolved_pairs(session, project_id, detectors)
     written: dict[str, int] = {name: 0 for name in detectors}
     rows = []

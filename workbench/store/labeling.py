@@ -480,6 +480,41 @@ def current_sample(session: Session, item: Item) -> tuple[dict[str, Any], ItemRe
     return (item.sample, None) if revision is None else (revision.sample, revision)
 
 
+def new_response_revision(
+    session: Session, item: Item, user_id: int, response: str, reason: str = "", *, now: datetime
+) -> ItemRevision:
+    """Add the item's next revision with ``response`` as its response (no audit entry: callers
+    record the action they took, a correction or a lead's edit).
+
+    Raises
+    ------
+    LabelingError
+        If the response is empty or unchanged, or the sample has no response to correct.
+    """
+    sample, latest = current_sample(session, item)
+    if not response.strip():
+        raise LabelingError("the corrected response is empty")
+    try:
+        shaped = reshape(item.shape, with_response(sample, response))
+    except ValueError as error:
+        raise LabelingError(f"item {item.id}: {error}") from None
+    if shaped.sample == sample:
+        raise LabelingError("the response is unchanged")
+    revision = ItemRevision(
+        item_id=item.id,
+        revision=(latest.revision if latest else 0) + 1,
+        user_id=user_id,
+        sample=shaped.sample,
+        text=shaped.text,
+        content_hash=content_hash(shaped.text),
+        reason=reason.strip() or "corrected response",
+        created_at=now,
+    )
+    session.add(revision)
+    session.flush()
+    return revision
+
+
 def correct_response(
     session: Session,
     project_id: int,
@@ -500,27 +535,7 @@ def correct_response(
     now = now or utcnow()
     user = active_user(session, user_id)
     item = _item(session, project_id, item_id)
-    sample, latest = current_sample(session, item)
-    if not response.strip():
-        raise LabelingError("the corrected response is empty")
-    try:
-        shaped = reshape(item.shape, with_response(sample, response))
-    except ValueError as error:
-        raise LabelingError(f"item {item_id}: {error}") from None
-    if shaped.sample == sample:
-        raise LabelingError("the response is unchanged")
-    revision = ItemRevision(
-        item_id=item_id,
-        revision=(latest.revision if latest else 0) + 1,
-        user_id=user_id,
-        sample=shaped.sample,
-        text=shaped.text,
-        content_hash=content_hash(shaped.text),
-        reason=reason.strip() or "corrected response",
-        created_at=now,
-    )
-    session.add(revision)
-    session.flush()
+    revision = new_response_revision(session, item, user_id, response, reason, now=now)
     audit.record(
         session,
         actor=user.username,
