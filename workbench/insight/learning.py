@@ -1,0 +1,601 @@
+"""Is the labeling effort paying off? The Learning page's numbers, per round of a project.
+
+``learning_report(session, project_id)`` reads the rounds, their candidates and only the
+predictions it needs, and returns:
+
+- **the curve**: per round its number of training labels, cross-validated accuracy and macro-F1
+  (``rounds.metrics["cv"]``) with the spread across folds (``metrics["cv_folds"]``; rounds from
+  before it was stored have no spread), and the training label distribution;
+- **held-out control accuracy**: the accuracy of round r's predictions on the labeled
+  ``random_control`` items that round r did not train on, i.e. the control items selected in
+  round r or later (all unlabeled when round r was trained). Why these and not out-of-fold
+  predictions: the control items were drawn uniformly from the unlabeled pool, not chosen by the
+  active sampler, so a model that never saw them is tested on a fair sample of the items it has
+  to label; the round's stored predictions are exactly such a model, and reading them costs
+  nothing, while out-of-fold predictions are not stored and would need every round refitted.
+  (Items drawn in a later round r' were uniform over what was unlabeled at r', which lacks the
+  items labeled between r and r', a small bias towards easier items; it buys a sample several
+  times larger than round r's own few control picks.) The cross-validated figures, in contrast,
+  are measured on actively chosen items, which are harder than the pool: they run low;
+- **the random-sampling estimate**: what random sampling would have reached with each round's
+  number of labels. The labeled control items are a random sample, so training the scorer on
+  random subsets of them and testing on the rest (``RANDOM_CURVE_REPEATS`` splits per size)
+  measures random sampling's learning curve at small sizes; an inverse power law
+  ``acc(n) = a - b * n ** -c`` fitted to it (Figueroa et al. 2012) is read at each round's label
+  count. Beyond the largest measured size it is an extrapolation (``extrapolated``). With fewer
+  than ``MIN_CONTROL_LABELS`` labeled control items, or fewer than two classes among them, there is
+  no estimate and ``RandomCurve.message`` says how many are needed;
+- **batches**: per round and sampler, the candidates it picked, how many got a human label, how
+  many of those before the next round began (so the next round trained on them), and how many of
+  those **changed the model's mind**: ``changed`` = the next round predicts a different label for
+  the item than this round did; ``disagreed`` = the item's gold label differs from this round's
+  prediction (the label told the model something it did not know). Both count over ``compared``:
+  the items labeled before the next round that both rounds predicted and that have a gold label;
+- **stability and a stopping verdict** (Bloodgood & Vijay-Shanker 2009, "A method for stopping
+  active learning based on stabilizing predictions"): Cohen's kappa between consecutive rounds'
+  predicted labels on a fixed stop set of unlabeled items (``STOP_SET_SIZE`` active items without a
+  human label, chosen by a hash of the item id so the set barely moves as items are added);
+  stopping is suggested once kappa >= ``STABLE_KAPPA`` for ``STABLE_PAIRS`` consecutive pairs and the
+  cross-validated accuracy of the last ``SLOPE_ROUNDS`` rounds rises by at most ``FLAT_SLOPE`` per
+  100 labels.
+
+Gold labels here are human ones (annotators' agreement or the lead's relabel); imported labels
+do not count as labeled. Control items the scorer trained on through an imported label (when the
+project trains on imported labels) are left out of the held-out accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sklearn
+from scipy.optimize import curve_fit
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from workbench.samplers import CONTROL_SAMPLER
+from workbench.scorer import Scorer
+from workbench.store.gold import gold_labels
+from workbench.store.schema import Annotation, Candidate, Decision, Embedding, Item, Prediction, Project, Round
+
+#: Labeled control items needed before the random-sampling curve is fitted.
+MIN_CONTROL_LABELS = 20
+#: Training sizes measured on the control items, and random train/test splits per size.
+RANDOM_CURVE_SIZES = 5
+RANDOM_CURVE_REPEATS = 4
+#: Share of the control items always kept for testing the largest training size.
+RANDOM_CURVE_TEST_SHARE = 0.2
+#: Unlabeled items whose predictions are compared between rounds (Bloodgood & Vijay-Shanker used
+#: a few thousand); reading them is 2,000 rows per round, whatever the pool size.
+STOP_SET_SIZE = 2000
+STABLE_KAPPA = 0.99
+STABLE_PAIRS = 3
+#: Rounds the slope of the curve is fitted over, and the rise per 100 labels below which it is flat.
+SLOPE_ROUNDS = 3
+FLAT_SLOPE = 0.005
+#: Rows per IN (...) list: well under SQLite's bound-parameter limit.
+IN_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A figure's spread across cross-validation folds."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Accuracy on labeled control items, with a 95% Wilson interval."""
+
+    correct: int
+    n: int
+    accuracy: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class RoundPoint:
+    """One round on the curve.
+
+    ``accuracy`` and ``macro_f1`` are the cross-validated figures (None for a round without a
+    scorer, e.g. the cold start); ``*_spread`` None for rounds stored before fold figures were kept.
+    """
+
+    round_id: int
+    number: int
+    n_labels: int
+    created_at: datetime
+    trigger: str
+    has_predictions: bool
+    accuracy: float | None
+    macro_f1: float | None
+    accuracy_spread: Spread | None
+    macro_f1_spread: Spread | None
+    label_counts: dict[str, int]
+    held_out: HeldOut | None = None
+    random_estimate: float | None = None
+    random_extrapolated: bool = False
+
+
+@dataclass(frozen=True)
+class SamplerBatch:
+    """What one sampler's picks in one round became (see the module docstring for the counts)."""
+
+    round_number: int
+    sampler: str
+    picked: int
+    labeled: int
+    labeled_before_next: int
+    compared: int
+    changed: int
+    disagreed: int
+
+
+@dataclass(frozen=True)
+class RandomCurve:
+    """Random sampling's learning curve, measured on the control items and fitted.
+
+    Attributes
+    ----------
+    n_control_labels : int
+        Labeled control items (human gold label).
+    sizes, accuracy : list
+        Training sizes measured and the mean test accuracy at each.
+    params : tuple of float (a, b, c), optional
+        ``acc(n) = a - b * n ** -c``; None when there is no fit.
+    message : str
+        Empty when fitted; else why not, e.g. "not enough control labels yet (7 of 20 needed)".
+    """
+
+    n_control_labels: int
+    sizes: list[int] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    params: tuple[float, float, float] | None = None
+    message: str = ""
+
+    @property
+    def largest_size(self) -> int:
+        return max(self.sizes, default=0)
+
+    def at(self, n_labels: float) -> float | None:
+        """The fitted accuracy with ``n_labels`` random labels (None without a fit)."""
+        if self.params is None or n_labels <= 0:
+            return None
+        return float(np.clip(inverse_power_law(np.float64(n_labels), *self.params), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class KappaPair:
+    """Agreement of two consecutive rounds' predictions on the stop set."""
+
+    from_round: int
+    to_round: int
+    kappa: float
+    n_items: int
+    changed: int  # stop-set items whose predicted label differs
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The stopping suggestion: ``status`` is "stop", "continue" or "too early"."""
+
+    status: str
+    reason: str
+    slope_per_100: float | None
+
+
+@dataclass(frozen=True)
+class LearningReport:
+    rounds: list[RoundPoint]
+    batches: list[SamplerBatch]
+    random_curve: RandomCurve
+    stability: list[KappaPair]
+    verdict: Verdict
+    #: Seconds each part took (read rounds, labels, candidates, predictions, random curve, stability).
+    timings: dict[str, float]
+
+
+def inverse_power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """``a - b * n ** -c``: accuracy with ``n`` labels, rising towards ``a``."""
+    return a - b * np.power(n, -c)
+
+
+def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``correct / n`` (sound for small n)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _spread(figure: dict[str, Any] | None) -> Spread | None:
+    if not figure:
+        return None
+    return Spread(figure["mean"], figure["std"], figure["min"], figure["max"])
+
+
+def round_points(session: Session, project_id: int) -> list[RoundPoint]:
+    """The project's finished rounds, oldest first, with their stored figures."""
+    rows = session.execute(
+        select(Round.id, Round.number, Round.n_labels, Round.created_at, Round.trigger, Round.classes, Round.metrics)
+        .where(Round.project_id == project_id, Round.status == "done")
+        .order_by(Round.number)
+    )
+    points = []
+    for round_id, number, n_labels, created_at, trigger, classes, metrics in rows:
+        metrics = metrics or {}
+        cv = metrics.get("cv") or {}
+        folds = metrics.get("cv_folds") or {}
+        points.append(
+            RoundPoint(
+                round_id=round_id,
+                number=number,
+                n_labels=n_labels,
+                created_at=created_at,
+                trigger=trigger,
+                has_predictions=bool(classes),
+                accuracy=cv.get("accuracy"),
+                macro_f1=cv.get("macro_f1"),
+                accuracy_spread=_spread(folds.get("accuracy")),
+                macro_f1_spread=_spread(folds.get("macro_f1")),
+                label_counts=dict(metrics.get("label_counts") or {}),
+            )
+        )
+    return points
+
+
+@dataclass(frozen=True)
+class HumanLabels:
+    """Items with a human label: when first labeled, and the gold label (None on an annotator tie)."""
+
+    first_at: dict[int, datetime]
+    gold: dict[int, str]
+
+
+def human_labels(session: Session, project_id: int) -> HumanLabels:
+    """When each item first got a human label (annotation or lead relabel) and its gold label."""
+    first_at: dict[int, datetime] = {}
+    annotated = select(Annotation.item_id, func.min(Annotation.created_at)).where(
+        Annotation.project_id == project_id
+    ).group_by(Annotation.item_id)
+    relabeled = select(Decision.item_id, func.min(Decision.created_at)).where(
+        Decision.project_id == project_id, Decision.action == "relabel"
+    ).group_by(Decision.item_id)
+    for query in (annotated, relabeled):
+        for item_id, at in session.execute(query):
+            if item_id not in first_at or at < first_at[item_id]:
+                first_at[item_id] = at
+    gold = {item_id: g.label for item_id, g in gold_labels(session, project_id, include_imported=False).items()}
+    return HumanLabels(first_at, gold)
+
+
+def _chunks(values: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def predicted_labels(
+    session: Session, round_ids: Collection[int], item_ids: Collection[int]
+) -> dict[int, dict[int, str]]:
+    """``{round_id: {item_id: predicted label}}`` for just these rounds and items.
+
+    Reads the ``predicted_label`` column through the (round_id, item_id) primary key, never the
+    probability bytes: on a 100,000-item, 77-class project that is a few thousand short rows
+    instead of 30 MB per round.
+    """
+    out: dict[int, dict[int, str]] = {round_id: {} for round_id in round_ids}
+    if not round_ids or not item_ids:
+        return out
+    for chunk in _chunks(sorted(item_ids)):
+        rows = session.execute(
+            select(Prediction.round_id, Prediction.item_id, Prediction.predicted_label).where(
+                Prediction.round_id.in_(list(round_ids)), Prediction.item_id.in_(chunk)
+            )
+        )
+        for round_id, item_id, label in rows:
+            out[round_id][item_id] = label
+    return out
+
+
+def sampler_batches(
+    points: list[RoundPoint],
+    candidates: list[tuple[int, int, str]],
+    labels: HumanLabels,
+    predictions: dict[int, dict[int, str]],
+) -> list[SamplerBatch]:
+    """Per round and sampler: picked, labeled, labeled before the next round, and mind changes.
+
+    Parameters
+    ----------
+    candidates : list of (round_id, item_id, sampler)
+    predictions : ``predicted_labels`` of every round for (at least) the candidate items.
+    """
+    by_round: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for round_id, item_id, sampler in candidates:
+        by_round[round_id][sampler].append(item_id)
+    batches = []
+    for i, point in enumerate(points):
+        following = points[i + 1] if i + 1 < len(points) else None
+        here = predictions.get(point.round_id, {})
+        there = predictions.get(following.round_id, {}) if following is not None else {}
+        for sampler, items in sorted(by_round.get(point.round_id, {}).items()):
+            labeled = [item for item in items if item in labels.first_at]
+            in_time = [
+                item for item in labeled if following is not None and labels.first_at[item] < following.created_at
+            ]
+            compared = [item for item in in_time if item in here and item in there and item in labels.gold]
+            batches.append(
+                SamplerBatch(
+                    round_number=point.number,
+                    sampler=sampler,
+                    picked=len(items),
+                    labeled=len(labeled),
+                    labeled_before_next=len(in_time),
+                    compared=len(compared),
+                    changed=sum(there[item] != here[item] for item in compared),
+                    disagreed=sum(labels.gold[item] != here[item] for item in compared),
+                )
+            )
+    return batches
+
+
+def held_out_accuracy(
+    points: list[RoundPoint],
+    control: dict[int, int],
+    labels: HumanLabels,
+    predictions: dict[int, dict[int, str]],
+    trained_on_import: Collection[int] = (),
+) -> dict[int, HeldOut]:
+    """Per round id: accuracy of its predictions on the labeled control items it did not train on.
+
+    Parameters
+    ----------
+    control : dict of item id to the number of the round that selected it as a control item
+    trained_on_import : item ids the scorer trained on through an imported label (left out)
+    """
+    out = {}
+    for point in points:
+        here = predictions.get(point.round_id, {})
+        items = [
+            item
+            for item, picked_in in control.items()
+            if picked_in >= point.number and item in labels.gold and item in here and item not in trained_on_import
+        ]
+        if items:
+            correct = sum(here[item] == labels.gold[item] for item in items)
+            low, high = wilson(correct, len(items))
+            out[point.round_id] = HeldOut(correct, len(items), correct / len(items), low, high)
+    return out
+
+
+def control_embeddings(session: Session, project: Project, item_ids: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cached vectors of just these items: ids (m,) int64 ascending and vectors (m, d) float32."""
+    found: dict[int, np.ndarray] = {}
+    cached = and_(Embedding.model == project.embedding_model, Embedding.content_hash == Item.content_hash)
+    for chunk in _chunks(sorted(item_ids)):
+        rows = session.execute(select(Item.id, Embedding.vector).join(Embedding, cached).where(Item.id.in_(chunk)))
+        for item_id, blob in rows:
+            found[item_id] = np.frombuffer(blob, dtype=np.float32)
+    ids = np.array(sorted(found), dtype=np.int64)
+    if not len(ids):
+        return ids, np.empty((0, 0), dtype=np.float32)
+    return ids, np.vstack([found[int(i)] for i in ids])
+
+
+def random_sampling_curve(
+    X: np.ndarray, y: np.ndarray, *, seed: int = 0, template: Scorer | None = None
+) -> RandomCurve:
+    """Random sampling's learning curve from a random sample of labeled items, fitted.
+
+    For ``RANDOM_CURVE_SIZES`` training sizes from a fifth of the items up to all but
+    ``RANDOM_CURVE_TEST_SHARE`` of them, ``RANDOM_CURVE_REPEATS`` random splits each: the scorer is
+    trained on the subset and tested on the remaining items; the mean accuracies are fitted with
+    ``inverse_power_law``.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (m, d)
+    y : np.ndarray, shape (m,)
+        Labels of a uniform random sample of the pool (the control items).
+    """
+    y = np.asarray(y).astype(str)
+    m = len(y)
+    if m < MIN_CONTROL_LABELS:
+        return RandomCurve(m, message=f"not enough control labels yet ({m} of {MIN_CONTROL_LABELS} needed)")
+    if len(np.unique(y)) < 2:
+        return RandomCurve(m, message=f"the {m} labeled control items all have one label; a curve needs two")
+    template = template if template is not None else Scorer()
+    largest = m - max(2, int(round(RANDOM_CURVE_TEST_SHARE * m)))
+    smallest = max(4, m // 5)
+    sizes = sorted({int(round(s)) for s in np.geomspace(smallest, largest, RANDOM_CURVE_SIZES)})
+    rng = np.random.default_rng(seed)
+    accuracy = []
+    for size in sizes:
+        scores = []
+        for _ in range(RANDOM_CURVE_REPEATS):
+            order = rng.permutation(m)
+            train, test = order[:size], order[size:]
+            if len(np.unique(y[train])) < 2:  # a single class: the scorer would predict it everywhere
+                scores.append(float(np.mean(y[test] == y[train][0])))
+                continue
+            model = sklearn.clone(template).fit(X[train], y[train])
+            scores.append(float(np.mean(model.predict(X[test]) == y[test])))
+        accuracy.append(float(np.mean(scores)))
+    if len(sizes) < 3:
+        return RandomCurve(m, sizes, accuracy, message="too few training sizes to fit a curve")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an ill-conditioned fit is reported below, not warned about
+            params, _ = curve_fit(
+                inverse_power_law, np.array(sizes, dtype=np.float64), np.array(accuracy),
+                p0=(min(1.0, max(accuracy) + 0.1), 1.0, 0.5), bounds=([0.0, 0.0, 0.01], [1.0, 100.0, 3.0]),
+                maxfev=5000,
+            )
+    except (RuntimeError, ValueError) as exc:
+        return RandomCurve(m, sizes, accuracy, message=f"the learning curve could not be fitted ({exc})")
+    return RandomCurve(m, sizes, accuracy, tuple(float(p) for p in params))
+
+
+def stop_set(item_ids: np.ndarray, size: int = STOP_SET_SIZE) -> np.ndarray:
+    """A fixed pseudo-random subset of ``item_ids``: the ``size`` smallest multiplicative hashes.
+
+    Deterministic and stable: adding or labeling other items never reshuffles the rest.
+    """
+    item_ids = np.asarray(item_ids, dtype=np.int64)
+    keys = (item_ids.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    if len(item_ids) <= size:
+        return np.sort(item_ids)
+    return np.sort(item_ids[np.argpartition(keys, size)[:size]])
+
+
+def stability(points: list[RoundPoint], predictions: dict[int, dict[int, str]], stop_items: np.ndarray) -> list[KappaPair]:
+    """Cohen's kappa between each pair of consecutive rounds with predictions, on the stop set."""
+    predicted = [p for p in points if p.has_predictions]
+    pairs = []
+    for before, after in zip(predicted, predicted[1:]):
+        a, b = predictions.get(before.round_id, {}), predictions.get(after.round_id, {})
+        common = [int(i) for i in stop_items if int(i) in a and int(i) in b]
+        if not common:
+            continue
+        first = np.array([a[i] for i in common])
+        second = np.array([b[i] for i in common])
+        changed = int((first != second).sum())
+        # Identical constant predictions make kappa 0/0; they agree completely.
+        kappa = 1.0 if changed == 0 else float(cohen_kappa_score(first, second))
+        pairs.append(KappaPair(before.number, after.number, kappa, len(common), changed))
+    return pairs
+
+
+def curve_slope(points: list[RoundPoint], rounds: int = SLOPE_ROUNDS) -> float | None:
+    """Least-squares rise of cross-validated accuracy per 100 labels over the last ``rounds`` rounds."""
+    scored = [p for p in points if p.accuracy is not None][-rounds:]
+    n = np.array([p.n_labels for p in scored], dtype=np.float64)
+    if len(scored) < 2 or np.ptp(n) == 0:
+        return None
+    return float(np.polyfit(n, [p.accuracy for p in scored], 1)[0] * 100)
+
+
+def stopping_verdict(pairs: list[KappaPair], slope_per_100: float | None) -> Verdict:
+    """Suggest stopping when predictions have stabilized and the curve has flattened."""
+    if len(pairs) < STABLE_PAIRS:
+        have = f"{len(pairs)} comparison{'s' if len(pairs) != 1 else ''}"
+        return Verdict(
+            "too early",
+            f"Too early to tell: stopping is judged from {STABLE_PAIRS} consecutive comparisons of rounds' "
+            f"predictions, and there {'is' if len(pairs) == 1 else 'are'} {have} so far. Keep labeling.",
+            slope_per_100,
+        )
+    last = pairs[-STABLE_PAIRS:]
+    kappas = ", ".join(f"{p.kappa:.3f}" for p in last)
+    rounds = f"rounds {last[0].from_round}-{last[-1].to_round}"
+    slope = "" if slope_per_100 is None else f"{slope_per_100 * 100:+.1f} accuracy points per 100 labels"
+    if all(p.kappa >= STABLE_KAPPA for p in last):
+        if slope_per_100 is not None and slope_per_100 > FLAT_SLOPE:
+            return Verdict(
+                "continue",
+                f"Predictions have stabilized (kappa {kappas} across {rounds}), but the curve still rises "
+                f"({slope} over the last rounds): more labels still pay a little.",
+                slope_per_100,
+            )
+        flat = f" and the curve is flat ({slope} over the last rounds)" if slope else ""
+        return Verdict(
+            "stop",
+            f"Consider stopping: the model's predictions on {last[-1].n_items:,} unlabeled items have stopped "
+            f"changing (kappa between consecutive rounds {kappas} across {rounds}, all >= {STABLE_KAPPA}){flat}. "
+            f"More labels are unlikely to change the model much.",
+            slope_per_100,
+        )
+    latest = pairs[-1]
+    return Verdict(
+        "continue",
+        f"Keep labeling: the model still changes its mind. Between rounds {latest.from_round} and "
+        f"{latest.to_round}, {latest.changed:,} of {latest.n_items:,} unlabeled items got a different "
+        f"prediction (kappa {latest.kappa:.3f}; stopping is suggested at >= {STABLE_KAPPA} for {STABLE_PAIRS} "
+        f"rounds in a row)" + (f"; the curve moves {slope} over the last rounds." if slope else "."),
+        slope_per_100,
+    )
+
+
+def learning_report(session: Session, project_id: int, *, seed: int = 0) -> LearningReport:
+    """Everything the Learning page shows for one project (see the module docstring)."""
+    timings: dict[str, float] = {}
+
+    def lap(part: str, started: float) -> float:
+        now = time.perf_counter()
+        timings[part] = round(now - started, 4)
+        return now
+
+    started = time.perf_counter()
+    project = session.get(Project, project_id)
+    points = round_points(session, project_id)
+    started = lap("rounds", started)
+    labels = human_labels(session, project_id)
+    started = lap("labels", started)
+    round_ids = [p.round_id for p in points]
+    candidates: list[tuple[int, int, str]] = []
+    for chunk in _chunks(round_ids):
+        candidates += session.execute(
+            select(Candidate.round_id, Candidate.item_id, Candidate.sampler).where(Candidate.round_id.in_(chunk))
+        ).all()
+    number_of = {p.round_id: p.number for p in points}
+    control: dict[int, int] = {}
+    for round_id, item_id, sampler in candidates:
+        if sampler == CONTROL_SAMPLER:
+            control[item_id] = number_of[round_id]
+    started = lap("candidates", started)
+
+    active = np.fromiter(
+        session.scalars(select(Item.id).where(Item.project_id == project_id, Item.status == "active")), dtype=np.int64
+    )
+    unlabeled = active[~np.isin(active, np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at)))]
+    stop_items = stop_set(unlabeled)
+    with_predictions = [p.round_id for p in points if p.has_predictions]
+    needed = {item_id for _, item_id, _ in candidates} | {int(i) for i in stop_items}
+    predictions = predicted_labels(session, with_predictions, needed)
+    started = lap("predictions", started)
+
+    batches = sampler_batches(points, candidates, labels, predictions)
+    trains_on_import = bool((project.settings or {}).get("train_on_imported_labels", True))
+    imported = set()
+    if trains_on_import and control:
+        for chunk in _chunks(sorted(control)):
+            imported |= set(
+                session.scalars(select(Item.id).where(Item.id.in_(chunk), Item.imported_label.is_not(None)))
+            )
+    held_out = held_out_accuracy(points, control, labels, predictions, imported)
+    started = lap("batches and held-out", started)
+
+    ids, X = control_embeddings(session, project, [item for item in control if item in labels.gold])
+    curve = random_sampling_curve(X, np.array([labels.gold[int(i)] for i in ids], dtype=object), seed=seed)
+    started = lap("random curve", started)
+
+    pairs = stability(points, predictions, stop_items)
+    verdict = stopping_verdict(pairs, curve_slope(points))
+    lap("stability", started)
+
+    points = [
+        replace(
+            p,
+            held_out=held_out.get(p.round_id),
+            random_estimate=curve.at(p.n_labels),
+            random_extrapolated=curve.params is not None and p.n_labels > curve.largest_size,
+        )
+        for p in points
+    ]
+    return LearningReport(points, batches, curve, pairs, verdict, timings)
