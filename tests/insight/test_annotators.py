@@ -98,8 +98,11 @@ def worked(db: Database) -> tuple[Database, int]:
         labeling.save_label(session, project.id, people["ann1"], items[1], "a", now=at(WEDNESDAY, 10, 1, 30))
 
         undone = _relabel(session, project.id, items[1], lead, "b")
-        undo = Decision(project_id=project.id, item_id=items[1], user_id=lead, action="undo", undoes_id=undone.id)
-        session.add(undo)
+        session.add(
+            Decision(
+                project_id=project.id, item_id=items[1], user_id=lead, action="undo", undoes_id=undone.id
+            )
+        )
         _relabel(session, project.id, items[2], lead, "c")
         _relabel(session, project.id, items[2], lead, "b")
         _relabel(session, project.id, items[3], lead, "a")

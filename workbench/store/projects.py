@@ -111,3 +111,30 @@ def add_labels(session: Session, project: Project, names: list[str], *, actor: s
         before={"labels": before},
         after={"labels": project.label_names},
     )
+
+
+def set_overlap(session: Session, project: Project, overlap: int, *, actor: str, user_id: int | None = None) -> None:
+    """Ask for ``overlap`` annotations per item (``settings["overlap"]``, read by the labeling queue).
+
+    Raises
+    ------
+    ValueError
+        If ``overlap`` is below 1.
+    """
+    if overlap < 1:
+        raise ValueError(f"overlap must be at least 1 annotation per item, not {overlap}")
+    before = int(project.settings.get("overlap", 1))
+    if before == overlap:
+        return
+    project.settings = {**project.settings, "overlap": overlap}
+    audit.record(
+        session,
+        actor=actor,
+        user_id=user_id,
+        action="project.overlap",
+        entity="project",
+        entity_id=project.id,
+        project_id=project.id,
+        before={"overlap": before},
+        after={"overlap": overlap},
+    )

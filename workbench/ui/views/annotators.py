@@ -1,10 +1,214 @@
-"""Annotators page (leads only). BEING BUILT in session 2: replace this whole file."""
+"""Annotators page (leads only): throughput, time per item, agreement, and the lead's overturns.
+
+The figures come from ``workbench.insight.annotators.annotator_report`` (definitions there); this
+page only lays them out: the project's Fleiss' kappa and Krippendorff's alpha with their Landis &
+Koch band, the per-annotator table, the pairwise Cohen's kappa heat map, labels over time and the
+time-per-item distribution. Without overlapped items it says so, and offers to ask for two
+annotations per item, instead of drawing empty charts.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from workbench.ui import session
+from workbench.insight.agreement import LANDIS_KOCH, Score, landis_koch
+from workbench.insight.annotators import AnnotatorReport, annotator_report, table_rows
+from workbench.store import projects
+from workbench.store.projects import list_projects
+from workbench.store.schema import Project
+from workbench.ui import auth, session
+from workbench.ui.db import database
 
-session.require_user("lead")
-st.title("Annotators")
+NO_OVERLAP = (
+    "No overlap yet: no item has been labeled by two annotators, so agreement cannot be measured. "
+    "Set the project's overlap to 2 to measure agreement: every item is then labeled by two people."
+)
+WAITING_FOR_OVERLAP = (
+    "No overlap yet: the project asks for {overlap} annotations per item, but no item has two yet. "
+    "Agreement appears here as soon as annotators label the same items."
+)
+NO_LABELS = "Nobody has labeled, skipped or flagged an item in this project yet."
+_LOWER_BOUNDS = (0.0, *(upper for upper, _ in LANDIS_KOCH[:-1]))
+BANDS_HELP = "Landis & Koch (1977): below 0 poor, " + ", ".join(
+    f"{low:.2f}–{high:.2f} {name}" for low, (high, name) in zip(_LOWER_BOUNDS, LANDIS_KOCH, strict=True)
+) + "."
+
+
+def _choose_project(all_projects: list[Project]) -> Project:
+    if len(all_projects) == 1:
+        return all_projects[0]
+    by_name = {project.name: project for project in all_projects}
+    return by_name[st.selectbox("Project", list(by_name), key="annotators_project")]
+
+
+def _score_metric(column, title: str, score: Score) -> None:
+    if score.value is None:
+        column.metric(title, "–", help=f"Undefined: {score.undefined} ({score.n_items:,} items).")
+        return
+    interval = ""
+    if score.low is not None:
+        interval = f"95% bootstrap interval {score.low:.3f} to {score.high:.3f}; "
+    column.metric(
+        title,
+        f"{score.value:.3f}",
+        delta=landis_koch(score.value),
+        delta_color="off",
+        help=f"{interval}over {score.n_items:,} overlapped items. {BANDS_HELP}",
+    )
+
+
+def _ask_for_overlap(user: auth.SignedInUser, project: Project) -> None:
+    if not st.button("Ask for two annotations per item", key="annotators_set_overlap", type="primary"):
+        return
+    with database().write() as db_session:
+        projects.set_overlap(
+            db_session, db_session.get(Project, project.id), 2, actor=user.username, user_id=user.id
+        )
+    session.set_notice("Overlap set to 2: new items in the queue are now labeled by two annotators.")
+    st.rerun()
+
+
+def _agreement(user: auth.SignedInUser, project: Project, report: AnnotatorReport) -> bool:
+    """The project's agreement figures; False (after the empty state) when nothing overlaps."""
+    fleiss, alpha, overlapped, overlap = st.columns(4)
+    overlapped.metric(
+        "Overlapped items", f"{report.overlapped_items:,}", help="Items with two or more annotations."
+    )
+    overlap.metric("Overlap setting", report.overlap, help="Annotations the project asks for per item.")
+    if report.overlapped_items == 0:
+        if report.overlap < 2:
+            st.info(NO_OVERLAP)
+            _ask_for_overlap(user, project)
+        else:
+            st.info(WAITING_FOR_OVERLAP.format(overlap=report.overlap))
+        return False
+    _score_metric(fleiss, "Fleiss' kappa", report.fleiss)
+    _score_metric(alpha, "Krippendorff's alpha", report.alpha)
+    st.caption(BANDS_HELP)
+    return True
+
+
+def _annotator_table(report: AnnotatorReport) -> None:
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        pd.DataFrame(table_rows(report)),
+        hide_index=True,
+        key="annotators_table",
+        column_config={
+            "labels per active hour": number(
+                format="%.0f", help="Labels / active hours (a pause over 15 min ends a work session)."
+            ),
+            "active hours": number(format="%.1f"),
+            "median s per item": number(format="%.0f", help="Seconds spent per item, zeros left out."),
+            "p90 s per item": number(format="%.0f"),
+            "skips": number(help="Items given back without a label (flags not counted)."),
+            "agreement": number(
+                format="percent",
+                help="Share of labels equal to the lead's relabel, else the other annotators' plurality.",
+            ),
+            "agreement n": number(help="Labels that had such a reference."),
+            "decided by lead": number(help="Their items the lead relabeled (to any label)."),
+            "overturn rate": number(format="percent", help="Overturned / decided by lead."),
+        },
+    )
+
+
+def _kappa_heat_map(report: AnnotatorReport) -> go.Figure:
+    names = [stats.username for stats in report.annotators]
+    position = {name: i for i, name in enumerate(names)}
+    kappa = np.full((len(names), len(names)), np.nan)
+    shared = np.zeros((len(names), len(names)), dtype=int)
+    for pair in report.pairs:
+        a, b = position[pair.user_a], position[pair.user_b]
+        shared[a, b] = shared[b, a] = pair.kappa.n_items
+        if pair.kappa.value is not None:
+            kappa[a, b] = kappa[b, a] = pair.kappa.value
+    labels = [[f"{v:.2f}" if not np.isnan(v) else "" for v in row] for row in kappa]
+    figure = go.Figure(
+        go.Heatmap(
+            z=kappa,
+            x=names,
+            y=names,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdYlGn",
+            text=labels,
+            texttemplate="%{text}",
+            customdata=shared,
+            hovertemplate="%{y} / %{x}<br>Cohen's kappa %{z:.3f}<br>n = %{customdata} items both labeled"
+            "<extra></extra>",
+            colorbar={"title": "kappa"},
+        )
+    )
+    figure.update_layout(yaxis={"autorange": "reversed"}, height=120 + 45 * len(names), margin={"t": 30})
+    return figure
+
+
+@st.fragment
+def _labels_over_time(report: AnnotatorReport) -> None:
+    # A fragment: switching hour/day redraws this chart without recomputing the report.
+    st.subheader("Labels over time")
+    step = st.segmented_control("Per", ["hour", "day"], default="day", key="annotators_time_step") or "day"
+    bins = report.per_hour if step == "hour" else report.per_day
+    frame = pd.DataFrame([{"annotator": b.username, "start": b.start, "labels": b.labels} for b in bins])
+    figure = go.Figure(
+        [
+            go.Bar(x=rows["start"], y=rows["labels"], name=name)
+            for name, rows in frame.groupby("annotator", sort=True)
+        ]
+    )
+    figure.update_layout(barmode="stack", xaxis_title=f"{step} (UTC)", yaxis_title="labels", margin={"t": 30})
+    st.plotly_chart(figure, key="annotators_time_chart")
+
+
+def _time_per_item(report: AnnotatorReport) -> go.Figure:
+    figure = go.Figure(
+        [
+            go.Box(y=seconds, name=name, boxpoints=False)
+            for name, seconds in report.seconds_per_item.items()
+            if len(seconds)
+        ]
+    )
+    figure.update_layout(yaxis_title="seconds per item", yaxis_type="log", showlegend=False, margin={"t": 30})
+    return figure
+
+
+def render() -> None:
+    user = session.require_user("lead")
+    st.title("Annotators")
+    db = database()
+    with db.read() as db_session:
+        all_projects = list_projects(db_session)
+    if not all_projects:
+        st.info("There are no projects yet.")
+        return
+    project = _choose_project(all_projects)
+    with st.spinner("Computing the annotators' figures..."), db.read() as db_session:
+        report = annotator_report(db_session, project.id)
+    if not report.annotators:
+        st.info(NO_LABELS)
+        return
+
+    st.subheader("Agreement")
+    overlapped = _agreement(user, project, report)
+    st.subheader("Per annotator")
+    _annotator_table(report)
+    if overlapped and len(report.annotators) >= 2:
+        st.subheader("Cohen's kappa per pair")
+        st.plotly_chart(_kappa_heat_map(report), key="annotators_kappa_map")
+        st.caption("Hover a cell for the number of items both annotators labeled; empty cells: fewer "
+                   "than 2 shared items, or both used one label only.")
+    _labels_over_time(report)
+    st.subheader("Time per item")
+    if any(len(seconds) for seconds in report.seconds_per_item.values()):
+        st.plotly_chart(_time_per_item(report), key="annotators_time_per_item")
+    else:
+        st.info("No time per item was measured yet (labels saved without timing, e.g. by a script).")
+
+
+# Streamlit runs a page script with __name__ == "__main__"; importing it (tests) renders nothing.
+if __name__ == "__main__":
+    render()
