@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.embed import embed_project
-from workbench.insight.map import MAP_JOB, build_map
+from workbench.insight.map import MAP_JOB, build_map, schedule_due_maps
 from workbench.noise.store import NOISE_JOB, find_noise
 from workbench.rounds import ROUND_JOB, run_round, schedule_due_rounds
 from workbench.store.engine import Database
@@ -54,6 +54,16 @@ def embedding_map(db: Database, job: Job, progress: ProgressFn) -> dict[str, Any
 
 
 def schedule_rounds(db: Database) -> list[Job]:
-    """The worker's idle hook: queue the rounds that are due."""
+    """Queue the rounds that are due (the first part of the worker's idle hook, ``schedule_due_work``)."""
     with db.write() as session:
         return schedule_due_rounds(session)
+
+
+def schedule_due_work(db: Database) -> list[Job]:
+    """The worker's idle hook: queue the rounds that are due, else the embedding maps that are
+    out of date (a map follows every round)."""
+    queued = schedule_rounds(db)
+    if queued:
+        return queued
+    with db.write() as session:
+        return schedule_due_maps(session)

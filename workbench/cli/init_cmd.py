@@ -43,13 +43,14 @@ def worker(
     """Run background jobs (embedding, retraining) from the database queue until stopped.
 
     When idle it queues the rounds that are due: a first one once a project is embedded, then one
-    whenever a project's round threshold of new labels is reached.
+    whenever a project's round threshold of new labels is reached; after each round, the project's
+    embedding map for the Data map page.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     db = database()
     upgrade(db)
     if once:
-        done = run_until_empty(db, on_idle=tasks.schedule_rounds)
+        done = run_until_empty(db, on_idle=tasks.schedule_due_work)
         typer.echo(f"ran {len(done)} job(s)")
     else:
-        Worker(db, on_idle=tasks.schedule_rounds).run_forever()
+        Worker(db, on_idle=tasks.schedule_due_work).run_forever()
