@@ -335,19 +335,25 @@ def _record(ctx: _Context, item: Item, request: DecisionRequest, change: _Change
         created_at=ctx.now,
     )
     ctx.session.add(decision)
-    ctx.session.flush()
-    audit.record(
-        ctx.session,
-        actor=ctx.user.username,
-        user_id=ctx.user.id,
-        project_id=ctx.project.id,
-        action=f"decision.{request.action}",
-        entity="item",
-        entity_id=item.id,
-        before=change.before,
-        after={**after, "decision_id": decision.id, "reason": reason},
-    )
     return decision
+
+
+def _audit(ctx: _Context, decisions: Sequence[Decision]) -> None:
+    """One audit entry per decision (flushed first, so each entry names its decision's id)."""
+    ctx.session.flush()
+    for decision in decisions:
+        extra = {"undoes": decision.undoes_id} if decision.undoes_id is not None else {}
+        audit.record(
+            ctx.session,
+            actor=ctx.user.username,
+            user_id=ctx.user.id,
+            project_id=ctx.project.id,
+            action=f"decision.{decision.action}",
+            entity="item",
+            entity_id=decision.item_id,
+            before=decision.before,
+            after={**decision.after, "decision_id": decision.id, "reason": decision.reason, **extra},
+        )
 
 
 def _apply_all(ctx: _Context, requests: Sequence[DecisionRequest], batch: str | None) -> list[Decision]:
@@ -375,6 +381,7 @@ def _apply_all(ctx: _Context, requests: Sequence[DecisionRequest], batch: str | 
             item = items[request.item_id]
             change = ACTIONS[request.action].apply(ctx, item, request)
             decisions.append(_record(ctx, item, request, change, batch))
+        _audit(ctx, decisions)
     return decisions
 
 
@@ -465,15 +472,17 @@ def _check_undoable(session: Session, project_id: int, decisions: Sequence[Decis
 def _undo_all(ctx: _Context, decisions: Sequence[Decision], reason: str, batch: str | None) -> list[Decision]:
     _check_undoable(ctx.session, ctx.project.id, decisions)
     undos = []
+    for chunk in _chunks(sorted({d.item_id for d in decisions})):
+        ctx.session.scalars(select(Item).where(Item.id.in_(chunk))).all()  # one query, not one per revert
     with ctx.session.begin_nested():
+        reopened = sorted({flag_id for d in decisions for flag_id in d.after.get("flags", [])})
+        for chunk in _chunks(reopened):
+            for flag in ctx.session.scalars(select(NoiseFlag).where(NoiseFlag.id.in_(chunk))):
+                flag.status = "open"
+                flag.resolved_at = None
         for decision in sorted(decisions, key=lambda d: d.id, reverse=True):
             ACTIONS[decision.action].revert(ctx.session, decision)
-            flag_ids = decision.after.get("flags", [])
-            for chunk in _chunks(flag_ids):
-                for flag in ctx.session.scalars(select(NoiseFlag).where(NoiseFlag.id.in_(chunk))):
-                    flag.status = "open"
-                    flag.resolved_at = None
-            after = {**decision.before, "flags": flag_ids}
+            after = {**decision.before, "flags": decision.after.get("flags", []), "undone_action": decision.action}
             if batch is not None:
                 after["undoes_batch"] = batch
             undo = Decision(
@@ -488,19 +497,8 @@ def _undo_all(ctx: _Context, decisions: Sequence[Decision], reason: str, batch: 
                 created_at=ctx.now,
             )
             ctx.session.add(undo)
-            ctx.session.flush()
-            audit.record(
-                ctx.session,
-                actor=ctx.user.username,
-                user_id=ctx.user.id,
-                project_id=ctx.project.id,
-                action="decision.undo",
-                entity="item",
-                entity_id=decision.item_id,
-                before=decision.after,
-                after={**after, "decision_id": undo.id, "undoes": decision.id, "undone_action": decision.action},
-            )
             undos.append(undo)
+        _audit(ctx, undos)
     return undos
 
 
