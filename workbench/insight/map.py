@@ -409,6 +409,13 @@ def request_map(session: Session, project_id: int, *, user_id: int | None = None
     return jobs.enqueue(session, MAP_JOB, project_id=project_id, created_by=user_id)
 
 
+def latest_map_job(session: Session, project_id: int) -> Job | None:
+    """The project's most recent map job, whatever its status."""
+    return session.scalars(
+        select(Job).where(Job.project_id == project_id, Job.kind == MAP_JOB).order_by(Job.id.desc()).limit(1)
+    ).first()
+
+
 def schedule_due_maps(session: Session, models_dir: Path | None = None) -> list[Job]:
     """Queue a map for every idle project whose latest round is newer than its map.
 
@@ -427,9 +434,7 @@ def schedule_due_maps(session: Session, models_dir: Path | None = None) -> list[
         info = read_info(map_path(project_id, models_dir))
         if info is not None and info.round is not None and info.round >= number:
             continue
-        last = session.scalars(
-            select(Job).where(Job.project_id == project_id, Job.kind == MAP_JOB).order_by(Job.id.desc()).limit(1)
-        ).first()
+        last = latest_map_job(session, project_id)
         if last is not None and last.status == "failed" and (finished_at is None or last.finished_at >= finished_at):
             continue
         queued.append(request_map(session, project_id))
