@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
+from typer.testing import CliRunner
 
 from workbench.insight.agreement import NO_VARIATION, TOO_FEW_ITEMS
 from workbench.insight.annotators import AnnotatorReport, annotator_report
@@ -236,3 +237,45 @@ def test_an_empty_project_has_no_rows_and_a_single_label_gives_no_kappa(db):
     assert single.overlapped_items == 3
     assert single.pairs[0].kappa.undefined == NO_VARIATION and single.alpha.undefined == NO_VARIATION
     assert [stats.agreement for stats in single.annotators] == [1.0, 1.0]
+
+
+@pytest.fixture
+def cli(worked, monkeypatch):
+    """The ``agreement`` command on the worked project's database."""
+    import workbench.cli.agreement_cmd  # noqa: F401  (registers the command; the integrator lists it)
+    from workbench.cli.app import app, database
+
+    db, _ = worked
+    monkeypatch.setenv("WORKBENCH_DB_URL", db.url)
+    database.cache_clear()
+    yield lambda *args: CliRunner().invoke(app, ["agreement", *args])
+    database().dispose()
+    database.cache_clear()
+
+
+def test_the_agreement_command_prints_the_table_pairs_and_project_figures(cli):
+    result = cli("--project", "p", "--boot", "200")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "project 'p': overlap 1, 4 overlapped items"
+    header = lines[2].split()
+    assert header[:2] == ["annotator", "labels"]
+    ann1 = next(line.split() for line in lines if line.split()[:1] == ["ann1"])
+    assert ann1[:2] == ["ann1", "6"] and ann1[-1] == "50%"  # overturn rate
+    assert "  ann1 / ann2: 0.200 (slight), n=4" in lines
+    assert "  ann1 / ann3: 0.000 (slight), n=2" in lines
+    assert any(line.startswith("Krippendorff's alpha (nominal) 0.379 [") and "(fair) over 4 items" in line
+               for line in lines)
+    assert any(line.startswith("Fleiss' kappa 0.282 [") for line in lines)
+
+
+def test_the_agreement_command_prints_json_and_names_a_missing_project(cli):
+    result = cli("--project", "p", "--json", "--boot", "0")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["krippendorff_alpha"]["value"] == pytest.approx(22 / 58)
+    assert figures["krippendorff_alpha"]["low"] is None  # --boot 0: no interval
+    assert [row["username"] for row in figures["annotators"]] == ["ann1", "ann2", "ann3"]
+
+    missing = cli("--project", "nope")
+    assert missing.exit_code == 1 and "no project named 'nope'" in missing.output

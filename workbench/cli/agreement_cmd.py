@@ -26,11 +26,22 @@ NO_OVERLAP = (
 )
 
 
-def _number(value: Any) -> str:
+#: How the table's float columns print (others: integers with thousands separators).
+FORMATS = {
+    "labels per active hour": "{:.0f}",
+    "active hours": "{:.1f}",
+    "median s per item": "{:.0f}",
+    "p90 s per item": "{:.0f}",
+    "agreement": "{:.0%}",
+    "overturn rate": "{:.0%}",
+}
+
+
+def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
+    if column in FORMATS:
+        return FORMATS[column].format(value)
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
@@ -44,7 +55,7 @@ def format_score(name: str, score: Score) -> str:
 
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     columns = list(rows[0])
-    cells = [[_number(row[column]) for column in columns] for row in rows]
+    cells = [[_cell(column, row[column]) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
     lines = ["  ".join(column.rjust(width) for column, width in zip(columns, widths, strict=True))]
     lines += [

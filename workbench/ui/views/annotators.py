@@ -48,15 +48,16 @@ def _score_metric(column, title: str, score: Score) -> None:
     if score.value is None:
         column.metric(title, "–", help=f"Undefined: {score.undefined} ({score.n_items:,} items).")
         return
-    interval = ""
+    band = landis_koch(score.value)
     if score.low is not None:
-        interval = f"95% bootstrap interval {score.low:.3f} to {score.high:.3f}; "
+        band += f" · 95% CI {score.low:.2f} to {score.high:.2f}"
     column.metric(
         title,
         f"{score.value:.3f}",
-        delta=landis_koch(score.value),
+        delta=band,
         delta_color="off",
-        help=f"{interval}over {score.n_items:,} overlapped items. {BANDS_HELP}",
+        delta_arrow="off",
+        help=f"Over {score.n_items:,} overlapped items; the interval is a bootstrap over items. {BANDS_HELP}",
     )
 
 
