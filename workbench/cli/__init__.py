@@ -1,6 +1,7 @@
 """``python -m workbench``: one module per command group, each registering on ``app``."""
 
 from workbench.cli import (  # noqa: F401  (importing a module registers its commands)
+    agreement_cmd,
     embed_cmd,
     export_cmd,
     import_cmd,
