@@ -90,7 +90,7 @@ class Arm:
 
 
 def control_arm_name(share: float) -> str:
-    return f"{DEFAULT_SAMPLER}+control{share:.0%}"
+    return f"{DEFAULT_SAMPLER}+control{share * 100:g}%"
 
 
 def make_arms(samplers: list[str], control_shares: list[float]) -> dict[str, Arm]:

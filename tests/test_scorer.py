@@ -14,6 +14,7 @@ from workbench.scorer import (
     cv_folds,
     evaluate,
     fold_spread,
+    learning_curve,
     load_scorer,
     out_of_fold_probas,
     save_scorer,
@@ -162,3 +163,25 @@ def test_cv_folds_are_the_folds_out_of_fold_probabilities_use(data):
     folds = cv_folds(y, 5, seed=4)
     np.testing.assert_array_equal(folds, stratified_folds(y, 5, 4))
     assert cv_folds(y[:3], 5, seed=4).max() == 2  # fewer items than folds: one fold each
+
+
+def test_the_learning_curve_rises_and_levels_off():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(2, 16))
+    y = rng.integers(0, 2, 300)
+    X = (centers[y] + 2.2 * rng.normal(size=(300, 16))).astype(np.float32)
+    curve = learning_curve(X, y)
+    assert curve.params is not None and curve.message == ""
+    a, b, c = curve.params
+    assert 0.5 < a <= 1.0 and b >= 0 and c > 0
+    assert curve.sizes[0] == 60 and curve.sizes[-1] == 240 and len(curve.sizes) == len(curve.accuracy)
+    assert curve.at(60) <= curve.at(240) <= curve.at(1000) <= a + 1e-9
+    assert curve.accuracy[-1] > 0.6  # the two classes are learnable
+
+
+def test_too_few_labels_for_a_learning_curve_say_how_many_are_needed():
+    curve = learning_curve(np.zeros((7, 4), np.float32), np.array(["a", "b"] * 3 + ["a"]))
+    assert curve.params is None and curve.message == "not enough control labels yet (7 of 20 needed)"
+    assert curve.at(100) is None
+    one_class = learning_curve(np.zeros((25, 4), np.float32), np.array(["a"] * 25))
+    assert one_class.params is None and "all have one label" in one_class.message

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from workbench.embed import TextEncoder, embed_project, load_embeddings
 from workbench.samplers import (
+    CONTROL_SAMPLER,
     DEFAULT_BUDGET,
     DEFAULT_CONTROL_SHARE,
     DEFAULT_SAMPLER,
@@ -33,7 +34,16 @@ from workbench.samplers import (
     sampler_spec,
     with_control,
 )
-from workbench.scorer import Scorer, cv_folds, evaluate, fold_spread, out_of_fold_probas, save_scorer
+from workbench.scorer import (
+    LearningCurve,
+    Scorer,
+    cv_folds,
+    evaluate,
+    fold_spread,
+    learning_curve,
+    out_of_fold_probas,
+    save_scorer,
+)
 from workbench.store import jobs
 from workbench.store.engine import Database
 from workbench.store.gold import gold_labels
@@ -149,6 +159,8 @@ class PoolSnapshot:
         Items a person already labeled or decided on: never selected again.
     slices : dict of str to np.ndarray of shape (n,)
         Metadata values per slice field (None where absent).
+    control : np.ndarray, shape (n,), bool, optional
+        Items an earlier round picked as random control items (a uniform sample of the pool).
     """
 
     item_ids: np.ndarray
@@ -156,6 +168,7 @@ class PoolSnapshot:
     gold: np.ndarray
     reviewed: np.ndarray
     slices: dict[str, np.ndarray]
+    control: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +209,11 @@ def read_pool(session: Session, project: Project, settings: RoundSettings) -> Po
                     value = meta.get(field)
                     values[at] = None if value is None else str(value)
     slices = {field: values for field, values in slices.items() if any(v is not None for v in values)}
-    return PoolSnapshot(item_ids, embeddings, gold, reviewed, slices)
+    control = np.isin(item_ids, np.fromiter(session.scalars(
+        select(Candidate.item_id).join(Round, Round.id == Candidate.round_id)
+        .where(Round.project_id == project.id, Candidate.sampler == CONTROL_SAMPLER)
+    ), dtype=np.int64))
+    return PoolSnapshot(item_ids, embeddings, gold, reviewed, slices, control)
 
 
 @dataclass(frozen=True)
@@ -246,6 +263,9 @@ def train_and_select(
             budget=budget,
         )
     metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    metrics["random_curve"] = random_sampling_curve(pool, template, seed).to_dict()
+    metrics["curve_seconds"] = round(time.perf_counter() - started, 3)
     selection = None
     started = time.perf_counter()
     try:
@@ -257,6 +277,20 @@ def train_and_select(
         pass  # everything is reviewed: the round still records the retrained scorer
     metrics["select_seconds"] = round(time.perf_counter() - started, 3)
     return TrainedRound(scorer, probas, metrics, settings.sampler, selection)
+
+
+def random_sampling_curve(pool: PoolSnapshot, template: Scorer, seed: int) -> LearningCurve:
+    """What random sampling reaches with n labels, measured on the labeled random control items.
+
+    Computed here, where the embeddings are in memory already, and stored in the round's metrics,
+    so the Learning page reads it instead of refitting the scorer a dozen times per view.
+    """
+    labeled_control = np.flatnonzero(
+        (pool.control if pool.control is not None else np.zeros(len(pool.gold), bool)) & (pool.gold != None)  # noqa: E711
+    )
+    return learning_curve(
+        pool.embeddings[labeled_control], pool.gold[labeled_control].astype(str), seed=seed, template=template
+    )
 
 
 def _next_number(session: Session, project_id: int) -> int:

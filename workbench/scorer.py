@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from scipy.optimize import curve_fit
 from sklearn.utils.validation import check_array, check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -316,6 +317,126 @@ def fold_spread(y: np.ndarray, probas: np.ndarray, classes: np.ndarray, folds: n
             "per_fold": [round(x, 6) for x in values],
         }
     return spread
+
+
+#: Labeled random items needed before a learning curve is measured and fitted.
+MIN_CURVE_LABELS = 20
+#: Training sizes measured, random train/test splits per size, and the share always kept for testing.
+CURVE_SIZES = 4
+CURVE_REPEATS = 3
+CURVE_TEST_SHARE = 0.2
+#: At most this many items are used, so measuring the curve costs the same on long projects.
+CURVE_MAX_ITEMS = 600
+
+
+def inverse_power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """``a - b * n ** -c``: accuracy with ``n`` labels, rising towards ``a``."""
+    return a - b * np.power(n, -c)
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """The scorer's accuracy against the number of randomly drawn training labels.
+
+    Attributes
+    ----------
+    n_labels : int
+        Labeled random items it was measured on.
+    sizes, accuracy : list
+        Training sizes measured and the mean test accuracy at each.
+    params : list of float [a, b, c], optional
+        ``inverse_power_law`` fitted to the points; None when there is no fit.
+    message : str
+        Empty when fitted; else why not, e.g. "not enough control labels yet (7 of 20 needed)".
+    """
+
+    n_labels: int
+    sizes: list[int] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    params: list[float] | None = None
+    message: str = ""
+
+    @property
+    def largest_size(self) -> int:
+        return max(self.sizes, default=0)
+
+    def at(self, n_labels: float) -> float | None:
+        """The fitted accuracy with ``n_labels`` random labels (None without a fit)."""
+        if self.params is None or n_labels <= 0:
+            return None
+        return float(np.clip(inverse_power_law(np.float64(n_labels), *self.params), 0.0, 1.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``rounds.metrics["random_curve"]``); ``LearningCurve(**d)`` reads it back."""
+        return asdict(self)
+
+
+def learning_curve(
+    X: np.ndarray, y: np.ndarray, *, seed: int = 0, template: Scorer | None = None
+) -> LearningCurve:
+    """How accuracy grows with random labels, measured on a uniform random sample and fitted.
+
+    For ``CURVE_SIZES`` training sizes from a fifth of the items up to all but ``CURVE_TEST_SHARE``
+    of them, ``CURVE_REPEATS`` random splits each: the scorer is trained on the subset and tested
+    on the rest. The mean accuracies are fitted with ``inverse_power_law`` (the usual model of
+    learning curves, e.g. Figueroa et al. 2012, "Predicting sample size required for
+    classification performance"); reading the fit beyond the largest size is an extrapolation.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (m, d)
+    y : np.ndarray, shape (m,)
+        Labels of items drawn uniformly at random (e.g. the random control slice); with more than
+        ``CURVE_MAX_ITEMS``, a random subset of that many is used.
+    seed : int
+        Fixes the subsets.
+
+    Returns
+    -------
+    LearningCurve
+        Without a fit (``message`` says why) for fewer than ``MIN_CURVE_LABELS`` items, a single
+        class, or a fit that fails.
+    """
+    y = np.asarray(y).astype(str)
+    m = len(y)
+    if m < MIN_CURVE_LABELS:
+        return LearningCurve(m, message=f"not enough control labels yet ({m} of {MIN_CURVE_LABELS} needed)")
+    if len(np.unique(y)) < 2:
+        return LearningCurve(m, message=f"the {m} labeled control items all have one label; a curve needs two")
+    rng = np.random.default_rng(seed)
+    X = check_array(X, dtype=np.float32)
+    if m > CURVE_MAX_ITEMS:
+        keep = rng.choice(m, CURVE_MAX_ITEMS, replace=False)
+        X, y = X[keep], y[keep]
+    n = len(y)
+    template = template if template is not None else Scorer()
+    largest = n - max(2, int(round(CURVE_TEST_SHARE * n)))
+    sizes = sorted({int(round(s)) for s in np.geomspace(max(4, n // 5), largest, CURVE_SIZES)})
+    accuracy = []
+    for size in sizes:
+        scores = []
+        for _ in range(CURVE_REPEATS):
+            order = rng.permutation(n)
+            train, test = order[:size], order[size:]
+            if len(np.unique(y[train])) < 2:  # one class: a scorer would predict it everywhere
+                scores.append(float(np.mean(y[test] == y[train][0])))
+                continue
+            model = sklearn.clone(template).fit(X[train], y[train])
+            scores.append(float(np.mean(model.predict(X[test]) == y[test])))
+        accuracy.append(float(np.mean(scores)))
+    if len(sizes) < 3:
+        return LearningCurve(m, sizes, accuracy, message="too few training sizes to fit a curve")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a poorly determined fit still gives usable parameters
+            params, _ = curve_fit(
+                inverse_power_law, np.array(sizes, dtype=np.float64), np.array(accuracy),
+                p0=(min(1.0, max(accuracy) + 0.1), 1.0, 0.5), bounds=([0.0, 0.0, 0.01], [1.0, 100.0, 3.0]),
+                maxfev=5000,
+            )
+    except (RuntimeError, ValueError) as exc:
+        return LearningCurve(m, sizes, accuracy, message=f"the learning curve could not be fitted ({exc})")
+    return LearningCurve(m, sizes, accuracy, [float(p) for p in params])
 
 
 def save_scorer(scorer: Scorer, path: str | os.PathLike[str]) -> Path:

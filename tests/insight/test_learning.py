@@ -13,13 +13,7 @@ from fakes import FakeEmbedder
 from workbench import rounds
 from workbench.embed import embed_project
 from workbench.insight import learning
-from workbench.insight.learning import (
-    KappaPair,
-    learning_report,
-    random_sampling_curve,
-    stop_set,
-    stopping_verdict,
-)
+from workbench.insight.learning import KappaPair, learning_report, stop_set, stopping_verdict
 from workbench.samplers import CONTROL_SAMPLER
 from workbench.samplers.control import CONTROL_REASON
 from workbench.store import projects, users
@@ -110,10 +104,11 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project) -> N
             topic = session.get(Item, c.item_id).meta["topic"]
             session.add(Decision(project_id=project_id, item_id=c.item_id, user_id=boss.id, action="relabel",
                                  label=topic))
-    not_yet = _report(db, project_id)
-    assert not_yet.random_curve.params is None
-    assert not_yet.random_curve.message == "not enough control labels yet (10 of 20 needed)"
     run()
+    not_yet = _report(db, project_id)  # round 3 measured the curve on round 2's 10 control items
+    assert not_yet.random_curve_round == 3 and not_yet.random_curve.params is None
+    assert not_yet.random_curve.message == "not enough control labels yet (10 of 20 needed)"
+    assert all(p.random_estimate is None for p in not_yet.rounds)
     _label_round(db, 3)
     run()
 
@@ -155,7 +150,8 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project) -> N
     assert report.rounds[2].held_out.n == 10 and report.rounds[3].held_out is None
 
     curve = report.random_curve
-    assert curve.n_control_labels == 20 and curve.message == "" and curve.params is not None
+    assert report.random_curve_round == 4
+    assert curve.n_labels == 20 and curve.message == "" and curve.params is not None
     assert all(p.random_estimate is not None for p in report.rounds[1:])
     assert report.rounds[3].random_extrapolated
 
@@ -207,26 +203,6 @@ def test_stop_set_is_fixed_and_stable():
     np.testing.assert_array_equal(stop_set(np.setdiff1d(ids, outside), 500), chosen)
     # Spread over the ids, not the lowest ones.
     assert chosen.max() > 9000 and chosen.min() < 1000
-
-
-def test_the_random_curve_follows_a_known_power_law():
-    rng = np.random.default_rng(0)
-    # Two noisy classes: accuracy rises with labels and levels off.
-    centers = rng.normal(size=(2, 16))
-    y = rng.integers(0, 2, 300)
-    X = (centers[y] + 2.2 * rng.normal(size=(300, 16))).astype(np.float32)
-    curve = random_sampling_curve(X, y)
-    assert curve.params is not None
-    a, b, c = curve.params
-    assert 0.5 < a <= 1.0 and b >= 0 and c > 0
-    assert curve.sizes[0] == 60 and curve.sizes[-1] == 240
-    assert curve.at(60) <= curve.at(240) <= curve.at(1000) <= a + 1e-9
-
-
-def test_too_few_control_labels_say_how_many_are_needed():
-    curve = random_sampling_curve(np.zeros((7, 4), np.float32), np.array(["a", "b"] * 3 + ["a"]))
-    assert curve.params is None and curve.message == "not enough control labels yet (7 of 20 needed)"
-    assert curve.at(100) is None
 
 
 def _pairs(*kappas: float) -> list[KappaPair]:

@@ -18,13 +18,14 @@ predictions it needs, and returns:
   times larger than round r's own few control picks.) The cross-validated figures, in contrast,
   are measured on actively chosen items, which are harder than the pool: they run low;
 - **the random-sampling estimate**: what random sampling would have reached with each round's
-  number of labels. The labeled control items are a random sample, so training the scorer on
-  random subsets of them and testing on the rest (``RANDOM_CURVE_REPEATS`` splits per size)
-  measures random sampling's learning curve at small sizes; an inverse power law
-  ``acc(n) = a - b * n ** -c`` fitted to it (Figueroa et al. 2012) is read at each round's label
-  count. Beyond the largest measured size it is an extrapolation (``extrapolated``). With fewer
-  than ``MIN_CONTROL_LABELS`` labeled control items, or fewer than two classes among them, there is
-  no estimate and ``RandomCurve.message`` says how many are needed;
+  number of labels. The labeled control items are a random sample, so the scorer's learning
+  curve on random subsets of them (``scorer.learning_curve``: train on a subset, test on the
+  rest, fit ``acc(n) = a - b * n ** -c``) is random sampling's curve; each round measures it
+  while its embeddings are in memory and stores it in ``metrics["random_curve"]``, and the
+  latest round's fit is read at every round's label count. Beyond the largest measured size it is
+  an extrapolation (``random_extrapolated``). With fewer than ``scorer.MIN_CURVE_LABELS`` labeled
+  control items at the latest round there is no estimate, and the curve's ``message`` says how
+  many are needed;
 - **batches**: per round and sampler, the candidates it picked, how many got a human label, how
   many of those before the next round began (so the next round trained on them), and how many of
   those **changed the model's mind**: ``changed`` = the next round predicts a different label for
@@ -48,7 +49,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -56,24 +56,15 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import sklearn
-from scipy.optimize import curve_fit
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.samplers import CONTROL_SAMPLER
-from workbench.scorer import Scorer
+from workbench.scorer import LearningCurve
 from workbench.store.gold import gold_labels
-from workbench.store.schema import Annotation, Candidate, Decision, Embedding, Item, Prediction, Project, Round
+from workbench.store.schema import Annotation, Candidate, Decision, Item, Prediction, Project, Round
 
-#: Labeled control items needed before the random-sampling curve is fitted.
-MIN_CONTROL_LABELS = 20
-#: Training sizes measured on the control items, and random train/test splits per size.
-RANDOM_CURVE_SIZES = 5
-RANDOM_CURVE_REPEATS = 4
-#: Share of the control items always kept for testing the largest training size.
-RANDOM_CURVE_TEST_SHARE = 0.2
 #: Unlabeled items whose predictions are compared between rounds (Bloodgood & Vijay-Shanker used
 #: a few thousand); reading them is 2,000 rows per round, whatever the pool size.
 STOP_SET_SIZE = 2000
@@ -146,39 +137,6 @@ class SamplerBatch:
 
 
 @dataclass(frozen=True)
-class RandomCurve:
-    """Random sampling's learning curve, measured on the control items and fitted.
-
-    Attributes
-    ----------
-    n_control_labels : int
-        Labeled control items (human gold label).
-    sizes, accuracy : list
-        Training sizes measured and the mean test accuracy at each.
-    params : tuple of float (a, b, c), optional
-        ``acc(n) = a - b * n ** -c``; None when there is no fit.
-    message : str
-        Empty when fitted; else why not, e.g. "not enough control labels yet (7 of 20 needed)".
-    """
-
-    n_control_labels: int
-    sizes: list[int] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    params: tuple[float, float, float] | None = None
-    message: str = ""
-
-    @property
-    def largest_size(self) -> int:
-        return max(self.sizes, default=0)
-
-    def at(self, n_labels: float) -> float | None:
-        """The fitted accuracy with ``n_labels`` random labels (None without a fit)."""
-        if self.params is None or n_labels <= 0:
-            return None
-        return float(np.clip(inverse_power_law(np.float64(n_labels), *self.params), 0.0, 1.0))
-
-
-@dataclass(frozen=True)
 class KappaPair:
     """Agreement of two consecutive rounds' predictions on the stop set."""
 
@@ -202,16 +160,13 @@ class Verdict:
 class LearningReport:
     rounds: list[RoundPoint]
     batches: list[SamplerBatch]
-    random_curve: RandomCurve
+    random_curve: LearningCurve
+    #: The round that measured ``random_curve`` (None if no round has).
+    random_curve_round: int | None
     stability: list[KappaPair]
     verdict: Verdict
-    #: Seconds each part took (read rounds, labels, candidates, predictions, random curve, stability).
+    #: Seconds each part took (rounds, labels, candidates, predictions, batches and held-out, stability).
     timings: dict[str, float]
-
-
-def inverse_power_law(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    """``a - b * n ** -c``: accuracy with ``n`` labels, rising towards ``a``."""
-    return a - b * np.power(n, -c)
 
 
 def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -230,16 +185,20 @@ def _spread(figure: dict[str, Any] | None) -> Spread | None:
     return Spread(figure["mean"], figure["std"], figure["min"], figure["max"])
 
 
-def round_points(session: Session, project_id: int) -> list[RoundPoint]:
-    """The project's finished rounds, oldest first, with their stored figures."""
+def round_points(session: Session, project_id: int) -> tuple[list[RoundPoint], LearningCurve, int | None]:
+    """The project's finished rounds, oldest first, with their stored figures, and the random-sampling
+    curve of the latest round that measured one (with that round's number)."""
     rows = session.execute(
         select(Round.id, Round.number, Round.n_labels, Round.created_at, Round.trigger, Round.classes, Round.metrics)
         .where(Round.project_id == project_id, Round.status == "done")
         .order_by(Round.number)
     )
     points = []
+    curve, curve_round = LearningCurve(0, message="no round has measured it yet; the next round will"), None
     for round_id, number, n_labels, created_at, trigger, classes, metrics in rows:
         metrics = metrics or {}
+        if metrics.get("random_curve"):
+            curve, curve_round = LearningCurve(**metrics["random_curve"]), number
         cv = metrics.get("cv") or {}
         folds = metrics.get("cv_folds") or {}
         points.append(
@@ -257,7 +216,7 @@ def round_points(session: Session, project_id: int) -> list[RoundPoint]:
                 label_counts=dict(metrics.get("label_counts") or {}),
             )
         )
-    return points
+    return points, curve, curve_round
 
 
 @dataclass(frozen=True)
@@ -268,8 +227,9 @@ class HumanLabels:
     gold: dict[int, str]
 
 
-def human_labels(session: Session, project_id: int) -> HumanLabels:
-    """When each item first got a human label (annotation or lead relabel) and its gold label."""
+def human_labels(session: Session, project_id: int, item_ids: Collection[int]) -> HumanLabels:
+    """When each item first got a human label (annotation or lead relabel), and the gold label of
+    ``item_ids`` (only those: the gold of every item would read the whole project)."""
     first_at: dict[int, datetime] = {}
     annotated = select(Annotation.item_id, func.min(Annotation.created_at)).where(
         Annotation.project_id == project_id
@@ -281,7 +241,11 @@ def human_labels(session: Session, project_id: int) -> HumanLabels:
         for item_id, at in session.execute(query):
             if item_id not in first_at or at < first_at[item_id]:
                 first_at[item_id] = at
-    gold = {item_id: g.label for item_id, g in gold_labels(session, project_id, include_imported=False).items()}
+    wanted = sorted(set(item_ids) & first_at.keys())
+    gold = {}
+    for chunk in _chunks(wanted):
+        found = gold_labels(session, project_id, include_imported=False, item_ids=chunk)
+        gold.update((item_id, g.label) for item_id, g in found.items())
     return HumanLabels(first_at, gold)
 
 
@@ -290,26 +254,23 @@ def _chunks(values: list[int]) -> Iterable[list[int]]:
         yield values[start : start + IN_CHUNK]
 
 
-def predicted_labels(
-    session: Session, round_ids: Collection[int], item_ids: Collection[int]
-) -> dict[int, dict[int, str]]:
-    """``{round_id: {item_id: predicted label}}`` for just these rounds and items.
+def predicted_labels(session: Session, wanted: dict[int, Collection[int]]) -> dict[int, dict[int, str]]:
+    """``{round_id: {item_id: predicted label}}`` for just the items wanted of each round.
 
     Reads the ``predicted_label`` column through the (round_id, item_id) primary key, never the
-    probability bytes: on a 100,000-item, 77-class project that is a few thousand short rows
-    instead of 30 MB per round.
+    probability bytes: on a 100,000-item, 77-class project that is a few thousand short rows per
+    round instead of 30 MB.
     """
-    out: dict[int, dict[int, str]] = {round_id: {} for round_id in round_ids}
-    if not round_ids or not item_ids:
-        return out
-    for chunk in _chunks(sorted(item_ids)):
-        rows = session.execute(
-            select(Prediction.round_id, Prediction.item_id, Prediction.predicted_label).where(
-                Prediction.round_id.in_(list(round_ids)), Prediction.item_id.in_(chunk)
+    out: dict[int, dict[int, str]] = {}
+    for round_id, item_ids in wanted.items():
+        found = out.setdefault(round_id, {})
+        for chunk in _chunks(sorted(item_ids)):
+            rows = session.execute(
+                select(Prediction.item_id, Prediction.predicted_label).where(
+                    Prediction.round_id == round_id, Prediction.item_id.in_(chunk)
+                )
             )
-        )
-        for round_id, item_id, label in rows:
-            out[round_id][item_id] = label
+            found.update((item_id, label) for item_id, label in rows)
     return out
 
 
@@ -382,74 +343,6 @@ def held_out_accuracy(
             low, high = wilson(correct, len(items))
             out[point.round_id] = HeldOut(correct, len(items), correct / len(items), low, high)
     return out
-
-
-def control_embeddings(session: Session, project: Project, item_ids: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Cached vectors of just these items: ids (m,) int64 ascending and vectors (m, d) float32."""
-    found: dict[int, np.ndarray] = {}
-    cached = and_(Embedding.model == project.embedding_model, Embedding.content_hash == Item.content_hash)
-    for chunk in _chunks(sorted(item_ids)):
-        rows = session.execute(select(Item.id, Embedding.vector).join(Embedding, cached).where(Item.id.in_(chunk)))
-        for item_id, blob in rows:
-            found[item_id] = np.frombuffer(blob, dtype=np.float32)
-    ids = np.array(sorted(found), dtype=np.int64)
-    if not len(ids):
-        return ids, np.empty((0, 0), dtype=np.float32)
-    return ids, np.vstack([found[int(i)] for i in ids])
-
-
-def random_sampling_curve(
-    X: np.ndarray, y: np.ndarray, *, seed: int = 0, template: Scorer | None = None
-) -> RandomCurve:
-    """Random sampling's learning curve from a random sample of labeled items, fitted.
-
-    For ``RANDOM_CURVE_SIZES`` training sizes from a fifth of the items up to all but
-    ``RANDOM_CURVE_TEST_SHARE`` of them, ``RANDOM_CURVE_REPEATS`` random splits each: the scorer is
-    trained on the subset and tested on the remaining items; the mean accuracies are fitted with
-    ``inverse_power_law``.
-
-    Parameters
-    ----------
-    X : np.ndarray, shape (m, d)
-    y : np.ndarray, shape (m,)
-        Labels of a uniform random sample of the pool (the control items).
-    """
-    y = np.asarray(y).astype(str)
-    m = len(y)
-    if m < MIN_CONTROL_LABELS:
-        return RandomCurve(m, message=f"not enough control labels yet ({m} of {MIN_CONTROL_LABELS} needed)")
-    if len(np.unique(y)) < 2:
-        return RandomCurve(m, message=f"the {m} labeled control items all have one label; a curve needs two")
-    template = template if template is not None else Scorer()
-    largest = m - max(2, int(round(RANDOM_CURVE_TEST_SHARE * m)))
-    smallest = max(4, m // 5)
-    sizes = sorted({int(round(s)) for s in np.geomspace(smallest, largest, RANDOM_CURVE_SIZES)})
-    rng = np.random.default_rng(seed)
-    accuracy = []
-    for size in sizes:
-        scores = []
-        for _ in range(RANDOM_CURVE_REPEATS):
-            order = rng.permutation(m)
-            train, test = order[:size], order[size:]
-            if len(np.unique(y[train])) < 2:  # a single class: the scorer would predict it everywhere
-                scores.append(float(np.mean(y[test] == y[train][0])))
-                continue
-            model = sklearn.clone(template).fit(X[train], y[train])
-            scores.append(float(np.mean(model.predict(X[test]) == y[test])))
-        accuracy.append(float(np.mean(scores)))
-    if len(sizes) < 3:
-        return RandomCurve(m, sizes, accuracy, message="too few training sizes to fit a curve")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an ill-conditioned fit is reported below, not warned about
-            params, _ = curve_fit(
-                inverse_power_law, np.array(sizes, dtype=np.float64), np.array(accuracy),
-                p0=(min(1.0, max(accuracy) + 0.1), 1.0, 0.5), bounds=([0.0, 0.0, 0.01], [1.0, 100.0, 3.0]),
-                maxfev=5000,
-            )
-    except (RuntimeError, ValueError) as exc:
-        return RandomCurve(m, sizes, accuracy, message=f"the learning curve could not be fitted ({exc})")
-    return RandomCurve(m, sizes, accuracy, tuple(float(p) for p in params))
 
 
 def stop_set(item_ids: np.ndarray, size: int = STOP_SET_SIZE) -> np.ndarray:
@@ -532,7 +425,7 @@ def stopping_verdict(pairs: list[KappaPair], slope_per_100: float | None) -> Ver
     )
 
 
-def learning_report(session: Session, project_id: int, *, seed: int = 0) -> LearningReport:
+def learning_report(session: Session, project_id: int) -> LearningReport:
     """Everything the Learning page shows for one project (see the module docstring)."""
     timings: dict[str, float] = {}
 
@@ -543,49 +436,50 @@ def learning_report(session: Session, project_id: int, *, seed: int = 0) -> Lear
 
     started = time.perf_counter()
     project = session.get(Project, project_id)
-    points = round_points(session, project_id)
+    points, curve, curve_round = round_points(session, project_id)
     started = lap("rounds", started)
-    labels = human_labels(session, project_id)
-    started = lap("labels", started)
-    round_ids = [p.round_id for p in points]
     candidates: list[tuple[int, int, str]] = []
-    for chunk in _chunks(round_ids):
+    for chunk in _chunks([p.round_id for p in points]):
         candidates += session.execute(
             select(Candidate.round_id, Candidate.item_id, Candidate.sampler).where(Candidate.round_id.in_(chunk))
         ).all()
     number_of = {p.round_id: p.number for p in points}
+    picked: dict[int, set[int]] = defaultdict(set)
     control: dict[int, int] = {}
     for round_id, item_id, sampler in candidates:
+        picked[round_id].add(item_id)
         if sampler == CONTROL_SAMPLER:
             control[item_id] = number_of[round_id]
     started = lap("candidates", started)
+    labels = human_labels(session, project_id, {item_id for _, item_id, _ in candidates})
+    started = lap("labels", started)
 
     active = np.fromiter(
         session.scalars(select(Item.id).where(Item.project_id == project_id, Item.status == "active")), dtype=np.int64
     )
-    unlabeled = active[~np.isin(active, np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at)))]
-    stop_items = stop_set(unlabeled)
-    with_predictions = [p.round_id for p in points if p.has_predictions]
-    needed = {item_id for _, item_id, _ in candidates} | {int(i) for i in stop_items}
-    predictions = predicted_labels(session, with_predictions, needed)
+    labeled = np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at))
+    stop_items = {int(i) for i in stop_set(active[~np.isin(active, labeled)])}
+    # Per round: the stop set, the control items (held-out accuracy), and the candidates of this
+    # round and the one before (mind changes compare a round with the next).
+    wanted, previous = {}, set()
+    for point in points:
+        if point.has_predictions:
+            wanted[point.round_id] = stop_items | control.keys() | picked[point.round_id] | previous
+        previous = picked[point.round_id]
+    predictions = predicted_labels(session, wanted)
     started = lap("predictions", started)
 
     batches = sampler_batches(points, candidates, labels, predictions)
-    trains_on_import = bool((project.settings or {}).get("train_on_imported_labels", True))
-    imported = set()
-    if trains_on_import and control:
+    imported: set[int] = set()
+    if (project.settings or {}).get("train_on_imported_labels", True):
         for chunk in _chunks(sorted(control)):
-            imported |= set(
+            imported.update(
                 session.scalars(select(Item.id).where(Item.id.in_(chunk), Item.imported_label.is_not(None)))
             )
     held_out = held_out_accuracy(points, control, labels, predictions, imported)
     started = lap("batches and held-out", started)
 
-    ids, X = control_embeddings(session, project, [item for item in control if item in labels.gold])
-    curve = random_sampling_curve(X, np.array([labels.gold[int(i)] for i in ids], dtype=object), seed=seed)
-    started = lap("random curve", started)
-
-    pairs = stability(points, predictions, stop_items)
+    pairs = stability(points, predictions, np.array(sorted(stop_items), dtype=np.int64))
     verdict = stopping_verdict(pairs, curve_slope(points))
     lap("stability", started)
 
@@ -598,4 +492,4 @@ def learning_report(session: Session, project_id: int, *, seed: int = 0) -> Lear
         )
         for p in points
     ]
-    return LearningReport(points, batches, curve, pairs, verdict, timings)
+    return LearningReport(points, batches, curve, curve_round, pairs, verdict, timings)

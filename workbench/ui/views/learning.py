@@ -228,8 +228,13 @@ def _charts(report: LearningReport) -> None:
         "pool; bars are 95% intervals). Grey: what random sampling would have reached with as many labels, "
         "from a learning curve measured on the control items and fitted with an inverse power law."
     )
-    if report.random_curve.message:
-        st.info(f"No random-sampling estimate yet: {report.random_curve.message}.")
+    curve = report.random_curve
+    if curve.message:
+        st.info(f"No random-sampling estimate yet: {curve.message}.")
+    else:
+        st.caption(f"Random-sampling curve measured by round {report.random_curve_round} on {curve.n_labels} "
+                   f"labeled control items (training sizes {curve.sizes[0]}-{curve.largest_size}); "
+                   "beyond that it is extrapolated.")
     st.plotly_chart(_payoff_chart(report), key="learning_payoff_chart")
 
     st.subheader("Prediction stability")
