@@ -127,6 +127,7 @@ def _item_details(view: embedding_map.MapView, item_ids: list[int]) -> None:
                                                            len(item_ids) > MAX_LISTED else "."))
         item_id = st.selectbox("Item", list(options), format_func=options.get, key="data_map_item")
     point = view.points.set_index("item_id").loc[item_id]
+    st.markdown(f"**Item {item_id}**")
     uncertainty = "—" if pd.isna(point["uncertainty"]) else f"{point['uncertainty']:.2f}"
     st.text(f"Label: {point['label']} · predicted: {point['predicted']} (uncertainty {uncertainty}) · "
             f"cluster {point['cluster']} · noise flags: {point['noise']}")
