@@ -22,7 +22,12 @@ from sklearn.metrics import cohen_kappa_score
 from typer.testing import CliRunner
 
 from workbench.insight.agreement import NO_VARIATION, TOO_FEW_ITEMS
-from workbench.insight.annotators import AnnotatorReport, annotator_report
+from workbench.insight.annotators import (
+    AnnotatorReport,
+    Confusion,
+    annotator_report,
+    top_confusions,
+)
 from workbench.store import labeling, projects
 from workbench.store.engine import Database
 from workbench.store.schema import Assignment, Decision, Item, User, utcnow
@@ -166,6 +171,10 @@ def test_agreement_with_the_reference_and_the_leads_overturns(report):
     assert (by_name["ann1"].overturned, by_name["ann1"].decided, by_name["ann1"].overturn_rate) == (2, 4, 0.5)
     assert (by_name["ann2"].overturned, by_name["ann2"].decided) == (0, 2)
     assert by_name["ann3"].decided == 0 and by_name["ann3"].overturn_rate is None
+
+    # ann1 gave "a" where the reference was "b" twice (items 1 and 4), "c" for "a" once (item 3).
+    assert top_confusions(report, "ann1") == [Confusion("a", "b", 2), Confusion("c", "a", 1)]
+    assert report.confusion["ann1"].trace() == 3 and top_confusions(report, "ann3") == []
 
 
 def test_pairwise_kappa_project_agreement_and_chart_series(report):

@@ -76,8 +76,14 @@ def test_a_lead_sees_the_table_the_kappas_and_the_heat_map(overlapped, signed_in
     assert metrics["Overlapped items"] == "6"
     assert metrics["Krippendorff's alpha"] != "–"
     charts = at.get("plotly_chart")
-    assert len(charts) == 3  # kappa heat map, labels over time, time per item
+    assert len(charts) == 4  # kappa heat map, confusions, labels over time, time per item
     assert not at.info
+
+    # ann's one disagreement: "chat" where bo (the reference) said "code".
+    assert at.selectbox(key="annotators_confusion_user").value == "ann"
+    assert at.dataframe[1].value.to_dict("records") == [{"gave": "chat", "reference": "code", "items": 1}]
+    at.selectbox(key="annotators_confusion_user").select("bo").run()
+    assert at.dataframe[1].value.to_dict("records") == [{"gave": "code", "reference": "chat", "items": 1}]
 
 
 def test_without_overlap_the_page_says_so_and_sets_the_overlap(single, signed_in):

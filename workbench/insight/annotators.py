@@ -137,6 +137,10 @@ class AnnotatorReport:
         Annotations the project asks for per item (``projects.settings["overlap"]``).
     overlapped_items : int
         Items with two or more annotations: what Fleiss' kappa and alpha are computed on.
+    categories : list of str
+        The label order of ``confusion``.
+    confusion : dict of str to ndarray of int, shape (n_categories, n_categories)
+        Per annotator: ``[given, reference]`` counts over their labels that had a reference.
     seconds_per_item : dict of str to ndarray
         Each annotator's measured seconds per item (zeros left out), for a distribution chart.
     per_hour, per_day : list of TimeBin
@@ -151,6 +155,8 @@ class AnnotatorReport:
     overlapped_items: int
     fleiss: Score
     alpha: Score
+    categories: list[str] = field(repr=False)
+    confusion: dict[str, np.ndarray] = field(repr=False)
     seconds_per_item: dict[str, np.ndarray] = field(repr=False)
     per_hour: list[TimeBin] = field(repr=False)
     per_day: list[TimeBin] = field(repr=False)
@@ -171,6 +177,29 @@ class AnnotatorReport:
                 {"user_a": pair.user_a, "user_b": pair.user_b, **asdict(pair.kappa)} for pair in self.pairs
             ],
         }
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """An annotator gave ``given`` where the reference label was ``reference``, ``n`` times."""
+
+    given: str
+    reference: str
+    n: int
+
+
+def top_confusions(report: AnnotatorReport, username: str, k: int = 5) -> list[Confusion]:
+    """The annotator's ``k`` most frequent disagreements with the reference, most frequent first
+    (ties in label order)."""
+    matrix = report.confusion[username].copy()
+    np.fill_diagonal(matrix, 0)
+    order = np.argsort(-matrix, axis=None, kind="stable")[:k]
+    given, reference = np.unravel_index(order, matrix.shape)
+    return [
+        Confusion(report.categories[g], report.categories[r], int(matrix[g, r]))
+        for g, r in zip(given.tolist(), reference.tolist(), strict=True)
+        if matrix[g, r] > 0
+    ]
 
 
 def table_rows(report: AnnotatorReport) -> list[dict[str, Any]]:
@@ -402,6 +431,13 @@ def annotator_report(
     decided = per_user((lead != MISSING).astype(np.float64))
     overturned = per_user(((lead != MISSING) & (lead != table.labels)).astype(np.float64))
 
+    n_categories = len(table.categories)
+    confusion = {}
+    for user in user_ids.tolist():
+        mine = has_reference & (table.user_ids == user)
+        cells = table.labels[mine] * n_categories + reference[mine]
+        counts_of_cells = np.bincount(cells, minlength=n_categories**2)
+        confusion[names[user]] = counts_of_cells.reshape(n_categories, n_categories)
     measured = table.seconds > 0
     seconds_per_item = {
         names[int(user)]: table.seconds[measured & (table.user_ids == user)] for user in user_ids
@@ -436,7 +472,7 @@ def annotator_report(
         PairAgreement(
             names[user_ids[a]],
             names[user_ids[b]],
-            cohen_kappa_codes(codes[:, a], codes[:, b], len(table.categories)),
+            cohen_kappa_codes(codes[:, a], codes[:, b], n_categories),
         )
         for a, b in combinations(range(n_users), 2)
     ]
@@ -449,6 +485,8 @@ def annotator_report(
         overlapped_items=len(counts),
         fleiss=fleiss_kappa(counts, n_boot=n_boot, seed=seed),
         alpha=krippendorff_alpha(counts, n_boot=n_boot, seed=seed),
+        categories=table.categories,
+        confusion=confusion,
         seconds_per_item=seconds_per_item,
         per_hour=_time_bins(table, names, HOUR),
         per_day=_time_bins(table, names, DAY),

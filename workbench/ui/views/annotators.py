@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from workbench.insight.agreement import LANDIS_KOCH, Score, landis_koch
-from workbench.insight.annotators import AnnotatorReport, annotator_report, table_rows
+from workbench.insight.annotators import AnnotatorReport, annotator_report, table_rows, top_confusions
 from workbench.store import projects
 from workbench.store.projects import list_projects
 from workbench.store.schema import Project
@@ -165,6 +165,44 @@ def _labels_over_time(report: AnnotatorReport) -> None:
     st.plotly_chart(figure, key="annotators_time_chart")
 
 
+@st.fragment
+def _confusions(report: AnnotatorReport) -> None:
+    # A fragment: choosing another annotator redraws this part only.
+    st.subheader("Where an annotator differs from the reference")
+    with_reference = [stats.username for stats in report.annotators if stats.agreement_n]
+    if not with_reference:
+        st.info("No label has a reference yet (the lead's relabel, or other annotators' labels on the item).")
+        return
+    name = st.selectbox("Annotator", with_reference, key="annotators_confusion_user")
+    matrix = report.confusion[name]
+    used = np.flatnonzero(matrix.sum(axis=0) + matrix.sum(axis=1))  # labels that occur at all
+    labels = [report.categories[i] for i in used]
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix[np.ix_(used, used)],
+            x=labels,
+            y=labels,
+            colorscale="Blues",
+            texttemplate="%{z}",
+            hovertemplate=f"{name} gave %{{y}}<br>reference %{{x}}<br>%{{z}} items<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis_title="reference label", yaxis_title=f"{name}'s label", yaxis={"autorange": "reversed"},
+        height=160 + 28 * len(labels), margin={"t": 30},
+    )
+    st.plotly_chart(figure, key="annotators_confusion_map")
+    top = top_confusions(report, name)
+    if top:
+        st.dataframe(
+            pd.DataFrame([{"gave": c.given, "reference": c.reference, "items": c.n} for c in top]),
+            hide_index=True,
+            key="annotators_top_confusions",
+        )
+    else:
+        st.caption(f"{name} agreed with every reference label.")
+
+
 def _time_per_item(report: AnnotatorReport) -> go.Figure:
     figure = go.Figure(
         [
@@ -202,6 +240,7 @@ def render() -> None:
         st.plotly_chart(_kappa_heat_map(report), key="annotators_kappa_map")
         st.caption("Hover a cell for the number of items both annotators labeled; empty cells: fewer "
                    "than 2 shared items, or both used one label only.")
+    _confusions(report)
     _labels_over_time(report)
     st.subheader("Time per item")
     if any(len(seconds) for seconds in report.seconds_per_item.values()):
