@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from workbench.insight.agreement import NO_VARIATION, TOO_FEW_ITEMS
@@ -30,7 +31,7 @@ from workbench.insight.annotators import (
 )
 from workbench.store import labeling, projects
 from workbench.store.engine import Database
-from workbench.store.schema import Assignment, Decision, Item, User, utcnow
+from workbench.store.schema import Assignment, AuditEntry, Decision, Item, Project, User, utcnow
 from workbench.text import content_hash
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
@@ -271,6 +272,7 @@ def test_the_agreement_command_prints_the_table_pairs_and_project_figures(cli):
     assert header[:2] == ["annotator", "labels"]
     ann1 = next(line.split() for line in lines if line.split()[:1] == ["ann1"])
     assert ann1[:2] == ["ann1", "6"] and ann1[-1] == "50%"  # overturn rate
+    assert "  ann1: a for b (2), c for a (1)" in lines
     assert "  ann1 / ann2: 0.200 (slight), n=4" in lines
     assert "  ann1 / ann3: 0.000 (slight), n=2" in lines
     assert any(line.startswith("Krippendorff's alpha (nominal) 0.379 [") and "(fair) over 4 items" in line
@@ -285,6 +287,23 @@ def test_the_agreement_command_prints_json_and_names_a_missing_project(cli):
     assert figures["krippendorff_alpha"]["value"] == pytest.approx(22 / 58)
     assert figures["krippendorff_alpha"]["low"] is None  # --boot 0: no interval
     assert [row["username"] for row in figures["annotators"]] == ["ann1", "ann2", "ann3"]
+    assert figures["annotators"][0]["top_confusions"][0] == {"given": "a", "reference": "b", "n": 2}
 
     missing = cli("--project", "nope")
     assert missing.exit_code == 1 and "no project named 'nope'" in missing.output
+
+
+def test_asking_for_overlap_below_one_is_refused_and_a_repeat_changes_nothing(db):
+    with db.write() as session:
+        project = projects.create_project(
+            session, "o", labels=projects.make_label_schema(["a", "b"]), embedding_model="m"
+        )
+        with pytest.raises(ValueError, match="at least 1"):
+            projects.set_overlap(session, project, 0, actor="boss")
+        projects.set_overlap(session, project, 2, actor="boss")
+        projects.set_overlap(session, project, 2, actor="boss")
+        project_id = project.id
+    with db.read() as session:
+        assert session.get(Project, project_id).settings == {"overlap": 2}
+        changes = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "project.overlap")).all()
+        assert changes == [{"overlap": 2}]

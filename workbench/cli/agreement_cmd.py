@@ -1,10 +1,11 @@
 """``agreement --project P [--json]``: the annotators' figures and their agreement.
 
 Prints the per-annotator table (labels, throughput per active hour, time per item, skips, flags,
-agreement with the reference label, the lead's overturns), Cohen's kappa for every pair of
-annotators with the items they share, and the project's Fleiss' kappa and Krippendorff's alpha
-with a 95% bootstrap interval. ``--json`` prints the same figures as one JSON object. The
-definitions are in ``workbench.insight.annotators``.
+agreement with the reference label, the lead's overturns), each annotator's most frequent
+differences from the reference, Cohen's kappa for every pair of annotators with the items they
+share, and the project's Fleiss' kappa and Krippendorff's alpha with a 95% bootstrap interval.
+``--json`` prints the same figures as one JSON object. The definitions are in
+``workbench.insight.annotators``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typer
 
 from workbench.cli.app import app, database, fail
 from workbench.insight.agreement import Score, landis_koch
-from workbench.insight.annotators import N_BOOT, AnnotatorReport, annotator_report, table_rows
+from workbench.insight.annotators import N_BOOT, AnnotatorReport, annotator_report, table_rows, top_confusions
 from workbench.store.migrate import upgrade
 from workbench.store.projects import get_project
 
@@ -76,6 +77,13 @@ def report_lines(report: AnnotatorReport, project: str) -> list[str]:
     lines.append("")
     if report.overlapped_items == 0:
         return [*lines, NO_OVERLAP]
+    confusions = [
+        f"  {stats.username}: " + ", ".join(f"{c.given} for {c.reference} ({c.n})" for c in top)
+        for stats in report.annotators
+        if (top := top_confusions(report, stats.username, k=3))
+    ]
+    if confusions:
+        lines += ["Most frequent differences from the reference (gave X for reference Y):", *confusions, ""]
     lines.append("Cohen's kappa per pair (n = items both labeled):")
     for pair in report.pairs:
         kappa = pair.kappa

@@ -23,6 +23,8 @@ Definitions (UTC throughout):
   the item: the user's own vote never counts toward their reference. Items without a reference
   (no lead decision and no other annotator, or a tie among them) are left out; ``agreement_n``
   says how many counted.
+- Items the lead dropped count too: a label given before the drop still says how the annotator
+  worked.
 - **overturned**: of the user's items with a standing lead relabel decision (``decided``), those
   where the lead's label differs from the user's. Keep, drop and edit decisions choose no label
   and do not count.
@@ -162,7 +164,7 @@ class AnnotatorReport:
     per_day: list[TimeBin] = field(repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the figures without the chart series."""
+        """JSON-ready: the figures (with each annotator's top confusions) without the chart series."""
         return {
             "project_id": self.project_id,
             "now": self.now.isoformat(),
@@ -171,7 +173,12 @@ class AnnotatorReport:
             "fleiss_kappa": asdict(self.fleiss),
             "krippendorff_alpha": asdict(self.alpha),
             "annotators": [
-                {**asdict(stats), "overturn_rate": stats.overturn_rate} for stats in self.annotators
+                {
+                    **asdict(stats),
+                    "overturn_rate": stats.overturn_rate,
+                    "top_confusions": [asdict(c) for c in top_confusions(self, stats.username)],
+                }
+                for stats in self.annotators
             ],
             "pairs": [
                 {"user_a": pair.user_a, "user_b": pair.user_b, **asdict(pair.kappa)} for pair in self.pairs
