@@ -305,5 +305,5 @@ def test_asking_for_overlap_below_one_is_refused_and_a_repeat_changes_nothing(db
         project_id = project.id
     with db.read() as session:
         assert session.get(Project, project_id).settings == {"overlap": 2}
-        changes = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "project.overlap")).all()
-        assert changes == [{"overlap": 2}]
+        audited = select(AuditEntry.after).where(AuditEntry.action == "project.overlap")
+        assert session.scalars(audited).all() == [{"overlap": 2}]
