@@ -11,7 +11,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from workbench import rounds
-from workbench.insight.learning import STABLE_KAPPA, LearningReport, RoundPoint, learning_report
+from workbench.insight.learning import (
+    MAX_EXTRAPOLATION,
+    STABLE_KAPPA,
+    LearningReport,
+    RoundPoint,
+    learning_report,
+)
 from workbench.samplers import CONTROL_SAMPLER
 from workbench.store import audit, jobs
 from workbench.store.projects import list_projects
@@ -232,9 +238,13 @@ def _charts(report: LearningReport) -> None:
     if curve.message:
         st.info(f"No random-sampling estimate yet: {curve.message}.")
     else:
-        st.caption(f"Random-sampling curve measured by round {report.random_curve_round} on {curve.n_labels} "
-                   f"labeled control items (training sizes {curve.sizes[0]}-{curve.largest_size}); "
-                   "beyond that it is extrapolated.")
+        reach = int(MAX_EXTRAPOLATION * curve.largest_size)
+        st.caption(
+            f"Random-sampling curve measured by round {report.random_curve_round} on {curve.n_labels} labeled "
+            f"control items (training sizes {curve.sizes[0]}-{curve.largest_size}). It is read up to {reach} "
+            f"labels ({MAX_EXTRAPOLATION:g}x the largest size): farther out a curve fitted on few labels "
+            "underestimates random sampling badly. More control labels (a larger control share) reach farther."
+        )
     st.plotly_chart(_payoff_chart(report), key="learning_payoff_chart")
 
     st.subheader("Prediction stability")
