@@ -72,10 +72,16 @@ def _pct(value: Any) -> str:
     return f"{float(value):.0%}" if isinstance(value, int | float) else "?"
 
 
+#: What the flags of sources other than a registered detector mean.
+OTHER_SOURCES = {"annotator_flag": "An annotator flagged it on the labeling page (with a reason)."}
+
+
 def title_of(detector: str) -> str:
-    """The detector's description (what it looks for), else its name."""
+    """What the detector looks for (its description), else its name."""
     spec = DETECTORS.get(detector)
-    return spec.description if spec is not None else detector.replace("_", " ")
+    if spec is not None:
+        return spec.description
+    return OTHER_SOURCES.get(detector, detector.replace("_", " "))
 
 
 def explain(detector: str, evidence: dict[str, Any], votes: Votes) -> Explanation:

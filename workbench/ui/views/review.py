@@ -92,7 +92,9 @@ def _toolbar(project: Project, user_id: int) -> None:
         with database().write() as db_session:
             request_noise_scan(db_session, project.id, user_id=user_id)
         st.rerun()
-    right.page_link("views/annotators.py", label="Agreement between annotators: the Annotators page", icon="👥")
+    right.page_link(
+        "views/annotators.py", label="Agreement between annotators: the Annotators page", icon=":material/groups:"
+    )
     _noise_job(project.id)
 
 
@@ -206,31 +208,31 @@ def _evidence(row: QueueRow) -> None:
 
 def _decision_form(project: Project, user_id: int, row: QueueRow) -> None:
     item_id = row.item.id
+    names = project.label_names
+    current = row.label.label if row.label is not None else None
     with st.form(f"review_form_{item_id}"):
         reason = st.text_input("Reason (optional)", key=f"review_reason_{item_id}")
-        keep, drop, keep_one = st.columns(3)
+        keep, drop, label_col, relabel, group = st.columns([1, 1, 2, 1, 3], vertical_alignment="bottom")
         pressed = {
             "keep": keep.form_submit_button("Keep", key=f"review_keep_{item_id}", help="Nothing wrong: resolve its flags"),
             "drop": drop.form_submit_button("Drop", key=f"review_drop_{item_id}", help="Leave it out of export and pool"),
         }
+        label = label_col.selectbox("Label", names, index=names.index(current) if current in names else 0,
+                                    key=f"review_label_{item_id}")  # fmt: skip
+        pressed["relabel"] = relabel.form_submit_button("Relabel", key=f"review_relabel_{item_id}")
         if row.group is not None:
-            pressed["keep_one"] = keep_one.form_submit_button(
+            pressed["keep_one"] = group.form_submit_button(
                 "Keep this one of its group", key=f"review_keep_one_{item_id}",
                 help="The export leaves the group's other members out",
             )  # fmt: skip
-            pressed["group_keep"] = keep_one.form_submit_button(
+            pressed["group_keep"] = group.form_submit_button(
                 "Not duplicates: keep the group", key=f"review_group_keep_{item_id}"
             )
-        current = row.label.label if row.label is not None else None
-        names = project.label_names
-        label_col, relabel_col = st.columns([2, 1])
-        label = label_col.selectbox("Label", names, index=names.index(current) if current in names else 0,
-                                    key=f"review_label_{item_id}")  # fmt: skip
-        pressed["relabel"] = relabel_col.form_submit_button("Relabel", key=f"review_relabel_{item_id}")
         response = response_of(row.sample)
         if response is not None:
-            new_response = st.text_area("Response", value=response, key=f"review_response_{item_id}")
-            pressed["edit"] = st.form_submit_button("Save the edited response", key=f"review_edit_{item_id}")
+            with st.expander("Edit the response"):
+                new_response = st.text_area("Response", value=response, key=f"review_response_{item_id}")
+                pressed["edit"] = st.form_submit_button("Save the edited response", key=f"review_edit_{item_id}")
     action = next((name for name, was in pressed.items() if was), None)
     if action is None:
         return
