@@ -7,7 +7,9 @@ one, the lead relabeled 1,000 items, and there are skips and annotator flags. La
 noisy truth (each annotator right ``--accuracy`` of the time), so the kappas are realistic.
 
 The report is timed whole (cold: first run; warm: median of the rest), and split into the
-database read and the arithmetic, with and without the bootstrap intervals.
+database read and the arithmetic, with and without the bootstrap intervals. As a check of the
+definitions, the kappas are printed beside the value the simulated accuracy implies, and the
+labels per active hour beside the simulated pace (3600 / mean seconds per item).
 
 Run from the repository root::
 
@@ -168,8 +170,17 @@ def main() -> None:
         print(f"Fleiss' kappa {result.fleiss.value:.3f} [{result.fleiss.low:.3f}, {result.fleiss.high:.3f}], "
               f"Krippendorff's alpha {result.alpha.value:.3f} "
               f"[{result.alpha.low:.3f}, {result.alpha.high:.3f}]")
+        # Each label is the truth with probability q, else uniform over the other classes, and
+        # the classes are balanced: two annotators agree with q^2 + (1-q)^2/(K-1), by chance 1/K.
+        k = len(LABELS)
+        q = args.accuracy + (1 - args.accuracy) / k
+        agree = q**2 + (1 - q) ** 2 / (k - 1)
+        print(f"  expected from the simulated accuracy: {(agree - 1 / k) / (1 - 1 / k):.3f}")
         rates = [f"{a.username} {a.labels_per_hour:.0f}" for a in result.annotators if a.labels_per_hour]
         print("labels per active hour: " + ", ".join(rates))
+        # The simulated annotators save one item every seconds_spent while at work, so the session
+        # rule should find about 3600 / mean seconds per hour (breaks excluded).
+        print(f"  expected from the simulated pace: {3600 / table.seconds.mean():.0f} per hour")
         print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         db.dispose()
 
