@@ -122,10 +122,8 @@ def annotate(
     seconds per step."""
     rng = np.random.default_rng(user_id)  # jitter, so sessions do not press keys in lockstep
     try:
-        with db.read() as session:
-            project = session.get(projects.Project, project_id)
         with db.write() as session:
-            screen = label_screen(session, project, user_id)
+            screen = label_screen(session, project_id, user_id)
         for n in range(n_claims):
             if screen.claim is None:
                 return
@@ -135,7 +133,7 @@ def annotate(
                 save_label(session, project_id, user_id, screen.claim.item_id, LABELS[n % len(LABELS)])
             t1 = time.perf_counter()
             with db.write() as session:
-                screen = label_screen(session, project, user_id)
+                screen = label_screen(session, project_id, user_id)
             t2 = time.perf_counter()
             times["save"].append(t1 - t0)
             times["claim"].append(t2 - t1)

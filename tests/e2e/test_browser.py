@@ -7,6 +7,7 @@ import re
 from server import PASSWORDS, SAMPLES, SCRIPT_INSTRUCTION, SCRIPT_OUTPUT
 from sqlalchemy import select
 
+from workbench.store import users
 from workbench.store.engine import Database
 from workbench.store.schema import Annotation, Item
 
@@ -56,9 +57,27 @@ def test_an_annotator_labels_with_keys_and_undoes_and_html_stays_text(app, new_p
         _wait_for_item(page, next_sample["instruction"])
     page.get_by_role("button", name="Undo last action").click()
     _wait_for_item(page, SAMPLES[2]["instruction"])
+    # A press reruns only the labeling part of the page, which shows the notice itself.
+    page.get_by_text("Undone: the label of item").wait_for(timeout=TIMEOUT_MS)
 
     assert _labels(app.db_url) == {SCRIPT_INSTRUCTION: "chat", SAMPLES[1]["instruction"]: "code"}
     assert page.evaluate("window.__pwned") is None
+
+
+def test_an_annotator_deactivated_while_labeling_is_signed_out_at_the_next_key(app, new_page):
+    page = new_page()
+    _sign_in(page, app.url, "ann")
+    page.get_by_role("link", name="Label").click()
+    _wait_for_item(page, SCRIPT_INSTRUCTION)
+    db = Database(app.db_url)
+    with db.write() as session:
+        users.set_active(session, users.get_user(session, "ann"), False)
+    db.dispose()
+
+    page.keyboard.press("1")
+
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=TIMEOUT_MS)
+    assert _labels(app.db_url) == {}
 
 
 def _open_by_url(page, path: str) -> None:

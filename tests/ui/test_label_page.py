@@ -19,6 +19,8 @@ from workbench.store.schema import (
 )
 
 LABEL_PAGE = "views/label.py"
+# The keys of the expanders whose content is built only while they are open.
+FLAG_OPEN, CORRECT_OPEN, RECENT_OPEN = "label_flag_open", "label_correct_open", "label_recent_open"
 
 
 @pytest.fixture
@@ -53,6 +55,14 @@ def _click(at, key):
     return at
 
 
+def _open(at, expander_key):
+    """Open an expander as a click on it does (its content is built from this run on)."""
+    at.session_state[expander_key] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_the_page_shows_one_item_as_text_and_why_it_came(page, items):
     shown = texts(page)
     assert "Show <script>alert(1)</script>" in shown
@@ -79,7 +89,14 @@ def test_skip_moves_on_and_the_skipped_item_goes_to_others(page, app_db, items):
         assert session.scalar(select(Assignment.status).where(Assignment.item_id == items[0])) == "skipped"
 
 
+def test_the_forms_and_recent_labels_are_built_only_when_opened(page):
+    assert not page.get("text_area") and not page.get("selectbox")
+    _open(page, FLAG_OPEN)
+    assert [box.key for box in page.selectbox] == ["flag_reason"]
+
+
 def test_a_flag_with_reason_and_comment_reaches_the_review_queue(page, app_db, items):
+    _open(page, FLAG_OPEN)
     page.selectbox(key="flag_reason").set_value("harmful_response")
     page.text_area(key="flag_comment").input("tries to run a script")
     page.button(key="flag_submit").click().run()
@@ -92,9 +109,11 @@ def test_a_flag_with_reason_and_comment_reaches_the_review_queue(page, app_db, i
         "tries to run a script",
     )
     assert "Write a haiku" in texts(page)
+    assert not page.get("text_area")  # the form closed after flagging
 
 
 def test_a_corrected_response_is_saved_and_shown(page, app_db, items):
+    _open(page, CORRECT_OPEN)
     page.text_area(key=f"correct_{items[0]}").input("Here is the text, shown safely.")
     page.button(key="correct_submit").click().run()
     assert not page.exception, page.exception
@@ -106,6 +125,7 @@ def test_a_corrected_response_is_saved_and_shown(page, app_db, items):
 
 def test_a_recent_label_can_be_changed(page, app_db, items):
     _click(page, "label_0")
+    _open(page, RECENT_OPEN)
     with app_db.read() as session:
         annotation_id = session.scalar(select(Annotation.id))
     page.selectbox(key=f"recent_{annotation_id}").set_value("code").run()

@@ -15,6 +15,7 @@ from workbench.store.labeling import (
     candidate_for,
     claim_next,
     current_sample,
+    project_or_fail,
 )
 from workbench.store.labeling_history import Progress, RecentLabel, progress, recent_labels
 from workbench.store.schema import Item, ItemRevision, Prediction, Project
@@ -35,6 +36,8 @@ class LabelScreen:
 
     Attributes
     ----------
+    project : Project
+        As read in the same transaction (its label schema gives the buttons).
     sample : dict
         The item's sample as last corrected (``revision`` says by which revision), else as imported.
     why : str
@@ -43,6 +46,7 @@ class LabelScreen:
         The latest round's predicted label, when the project shows suggestions.
     """
 
+    project: Project
     claim: Claim | None
     item: Item | None
     sample: dict[str, Any] | None
@@ -71,17 +75,25 @@ def _suggestion(session: Session, project: Project, round_id: int | None, item_i
 
 
 def label_screen(
-    session: Session, project: Project, user_id: int, *, lease: timedelta = DEFAULT_LEASE, n_recent: int = 10
+    session: Session, project_id: int, user_id: int, *, lease: timedelta = DEFAULT_LEASE, n_recent: int = 10
 ) -> LabelScreen:
-    """Claim (or resume) the user's item and read what the page shows with it (a write transaction)."""
+    """Claim (or resume) the user's item and read what the page shows with it (a write transaction).
+
+    Raises
+    ------
+    LabelingError
+        If there is no project ``project_id``.
+    """
+    project = project_or_fail(session, project_id)
     claim = claim_next(session, project.id, user_id, lease=lease)
     figures = progress(session, project.id, user_id, working_round_id=claim.round_id if claim else None)
     recent = recent_labels(session, project.id, user_id, limit=n_recent)
     if claim is None:
-        return LabelScreen(None, None, None, None, "", None, figures, recent)
+        return LabelScreen(project, None, None, None, None, "", None, figures, recent)
     item = session.get(Item, claim.item_id)
     sample, revision = current_sample(session, item)
     return LabelScreen(
+        project,
         claim,
         item,
         sample,
