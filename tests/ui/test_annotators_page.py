@@ -105,6 +105,19 @@ def test_without_overlap_the_page_says_so_and_sets_the_overlap(single, signed_in
     assert not at.get("button") or all(button.key != "annotators_set_overlap" for button in at.button)
 
 
+def test_a_lead_changes_the_overlap_in_the_form(overlapped, signed_in):
+    at = _open(signed_in)
+    assert _metrics(at)["Overlap setting"] == "1"
+    at.number_input(key="annotators_overlap").set_value(3)
+    at.button(key="annotators_overlap_save").click().run()
+    assert not at.exception, at.exception
+
+    with overlapped.read() as session:
+        assert session.scalar(select(Project)).settings["overlap"] == 3
+    assert _metrics(at)["Overlap setting"] == "3"
+    assert any("Overlap set to 3" in info.value for info in at.info)
+
+
 def test_a_project_without_labels_gets_a_clear_message(app_db, signed_in):
     with app_db.write() as session:
         add_project(session)

@@ -61,15 +61,38 @@ def _score_metric(column, title: str, score: Score) -> None:
     )
 
 
-def _ask_for_overlap(user: auth.SignedInUser, project: Project) -> None:
-    if not st.button("Ask for two annotations per item", key="annotators_set_overlap", type="primary"):
-        return
+def _save_overlap(user: auth.SignedInUser, project: Project, overlap: int) -> None:
     with database().write() as db_session:
         projects.set_overlap(
-            db_session, db_session.get(Project, project.id), 2, actor=user.username, user_id=user.id
+            db_session, db_session.get(Project, project.id), overlap, actor=user.username, user_id=user.id
         )
-    session.set_notice("Overlap set to 2: new items in the queue are now labeled by two annotators.")
+    session.set_notice(f"Overlap set to {overlap}: the queue now asks for {overlap} annotation(s) per item.")
     st.rerun()
+
+
+def _ask_for_overlap(user: auth.SignedInUser, project: Project) -> None:
+    if st.button(
+        "Ask for two annotations per item",
+        key="annotators_set_overlap",
+        type="primary",
+        help="Each item then costs two annotators' time; items labeled once so far are offered to a "
+        "second annotator too.",
+    ):
+        _save_overlap(user, project, 2)
+
+
+def _overlap_form(user: auth.SignedInUser, project: Project, current: int) -> None:
+    with st.expander("Change the overlap"):
+        st.caption(
+            "How many annotators label each item. 2 or more measures agreement but costs that many "
+            "times the labeling; 1 labels each item once."
+        )
+        with st.form("annotators_overlap_form", border=False):
+            overlap = st.number_input(
+                "Annotations per item", min_value=1, max_value=10, value=current, key="annotators_overlap"
+            )
+            if st.form_submit_button("Save", key="annotators_overlap_save") and overlap != current:
+                _save_overlap(user, project, int(overlap))
 
 
 def _agreement(user: auth.SignedInUser, project: Project, report: AnnotatorReport) -> bool:
@@ -233,6 +256,7 @@ def render() -> None:
 
     st.subheader("Agreement")
     overlapped = _agreement(user, project, report)
+    _overlap_form(user, project, report.overlap)
     st.subheader("Per annotator")
     _annotator_table(report)
     if overlapped and len(report.annotators) >= 2:
