@@ -6,6 +6,8 @@ import pytest
 from review_setup import make_project
 from sqlalchemy import select
 
+from tests.fakes import FakeEmbedder
+from workbench.embed import embed_project
 from workbench.export import ExportSettings, plan_export
 from workbench.export.duplicates import kept_by_lead, near_duplicate_groups
 from workbench.noise.store import replace_open_flags
@@ -18,10 +20,10 @@ from workbench.review.decisions import (
     undo,
     undo_last,
 )
-from workbench.rounds import labels_since_last_round
+from workbench.rounds import RoundSettings, labels_since_last_round, read_pool
 from workbench.store.gold import GoldLabel, gold_labels
 from workbench.store.labeling import correct_response, current_sample
-from workbench.store.schema import AuditEntry, Decision, Item, ItemRevision, NoiseFlag
+from workbench.store.schema import AuditEntry, Decision, Item, ItemRevision, NoiseFlag, Project
 
 
 def _flag_status(db, flag_ids) -> list[str]:
@@ -277,3 +279,16 @@ def test_another_lead_can_undo_and_a_detector_run_after_an_undo_replaces_the_reo
     with db.read() as session:
         assert session.get(Decision, decision_id).after["flags"] == s.flags["empty"]
         assert session.scalar(select(NoiseFlag.id).where(NoiseFlag.detector == "short_output")) is None
+
+
+def test_the_next_rounds_pool_trains_on_the_relabel_and_leaves_the_drop_out(db):
+    s = make_project(db)
+    embed_project(db, s.project_id, embedder=FakeEmbedder("fake-trigram-32"))
+    _decide(db, s, "mislabeled", "relabel", label="billing")
+    _decide(db, s, "empty", "drop")
+    with db.read() as session:
+        project = session.get(Project, s.project_id)
+        pool = read_pool(session, project, RoundSettings.of(project))
+    gold = dict(zip(pool.item_ids.tolist(), pool.gold.tolist(), strict=True))
+    assert gold[s.items["mislabeled"]] == "billing" and s.items["empty"] not in gold
+    assert pool.reviewed[pool.item_ids.tolist().index(s.items["mislabeled"])]
