@@ -52,6 +52,8 @@ LAUNCH_ARGS = [
 WIDTH, HEIGHT = 1400, 900
 #: Taller pages are cut here: a README image taller than this is a scroll, not a picture.
 MAX_HEIGHT = 3600
+#: Pages cut shorter: the Review queue repeats its card per item, the Data map lists every cluster.
+HEIGHT_CAPS = {"review": 2300, "data_map": 2000}
 TIMEOUT_MS = 90_000
 PLACEHOLDER_MARK = "BEING BUILT"
 #: The annotator whose Label page is shown.
@@ -169,7 +171,7 @@ def capture(page: Page, shot: Shot) -> bytes:
     if shot.name in ACTIONS:
         ACTIONS[shot.name](page)
         settle(page)
-    height = min(MAX_HEIGHT, max(HEIGHT, content_height(page)))
+    height = min(HEIGHT_CAPS.get(shot.name, MAX_HEIGHT), max(HEIGHT, content_height(page)))
     if height > HEIGHT:
         page.set_viewport_size({"width": WIDTH, "height": height})
         settle(page)

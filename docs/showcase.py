@@ -15,14 +15,16 @@ Everything goes through the code the app, the worker and the CLI use; no row is 
    but plausible one at the annotator's error rate, skipping and flagging a few. The project has
    ``overlap`` 2, so every item gets two annotators' labels. After each session the lead asks for
    a round (``rounds.request_round``) and the worker retrains and queues the next batch.
-5. A noise scan (``workbench.noise.store.request_noise_scan``) and the embedding map (job ``map``),
-   run by the worker.
+5. A noise scan (``workbench.noise.store.request_noise_scan``, run by the worker), then the lead's
+   review (``workbench.review.decisions.decide``: relabel, keep, drop, keep one of a near-duplicate
+   group) of part of the flags, a last round that trains on those decisions, and the embedding map
+   (job ``map``).
 
 Times: the labeling API takes the time of each action (``now``), so the sessions are spread over
 the working hours of the days before the build (two sessions a day), at each annotator's pace.
-Rounds, jobs and the noise scan carry the time the build ran: ``run_round`` and the job queue take
-no time argument. (Hence the lead asks for each round: labels dated before the latest round never
-reach the automatic ``round_threshold``.)
+Rounds, jobs, the noise scan and the lead's decisions carry the time the build ran: ``run_round``
+and the job queue take no time argument, and decisions come after the scan's flags. Hence the lead
+asks for each round: labels dated before the latest round never reach the ``round_threshold``.
 
 The models directory (scorer artefacts and derived files) is ``models/<db file stem>/``; start the
 app on the showcase with the same ``WORKBENCH_MODELS_DIR`` (``docs/screenshots.py`` does).
@@ -41,7 +43,7 @@ import random
 import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,10 +57,12 @@ from sqlalchemy import func, select  # noqa: E402
 from workbench.config import BUNDLED_MODEL, REPO_ROOT  # noqa: E402
 from workbench.ingest import import_file  # noqa: E402
 from workbench.insight.map import MAP_JOB  # noqa: E402
-from workbench.noise.store import open_flag_counts, request_noise_scan  # noqa: E402
+from workbench.noise.store import open_flag_counts, open_flags, request_noise_scan  # noqa: E402
+from workbench.review.decisions import DecisionError, DecisionRequest, decide  # noqa: E402
 from workbench.rounds import request_round  # noqa: E402
 from workbench.store import jobs, labeling, migrate, projects, users  # noqa: E402
 from workbench.store.engine import Database  # noqa: E402
+from workbench.store.gold import gold_labels  # noqa: E402
 from workbench.store.schema import Item, Job, Round  # noqa: E402
 from workbench.tasks import schedule_rounds  # noqa: E402
 from workbench.worker import run_until_empty  # noqa: E402
@@ -99,6 +103,12 @@ PASSWORDS = {
     "chloe": "showcase-chloe",
     "dev": "showcase-dev",
 }
+#: Share of each detector's open flags (most severe first) the lead decides on; the rest stays
+#: in the Review queue.
+REVIEWED_SHARE = {"annotator_flag": 1.0, "label_conflict": 1.0, "label_issue": 1.0, "disagreement": 0.6}
+#: Near-duplicate groups in which the lead keeps one message.
+DUPLICATE_GROUPS_DECIDED = 5
+NEAR_DUPLICATE = "near_duplicate"
 #: Hours (UTC) at which the two labeling sessions of a day begin.
 SESSION_HOURS = (9.5, 14.0)
 
@@ -268,6 +278,55 @@ class Team:
         return sum(handled.values())
 
 
+def lead_review(db: Database, project_id: int, lead_id: int, truth: dict[int, str]) -> Counter[str]:
+    """The lead works through the most severe flags with ``workbench.review.decisions.decide``,
+    one item at a time as on the Review page; decisions per action.
+
+    The lead knows the true intent: a wrong or missing gold label is relabeled, a right one kept,
+    a message an annotator flagged as a duplicate dropped; in a few near-duplicate groups one
+    message is kept. Near-duplicate flags are answered only by ``keep_one``.
+    """
+    with db.read() as session:
+        flags = open_flags(session, project_id)
+        gold = gold_labels(session, project_id)
+    by_detector: dict[str, list[int]] = defaultdict(list)
+    own_flags: dict[int, list[int]] = defaultdict(list)
+    reasons: dict[int, str] = {}
+    for flag in flags:
+        by_detector[flag.detector].append(flag.item_id)
+        if flag.detector != NEAR_DUPLICATE:
+            own_flags[flag.item_id].append(flag.id)
+        if flag.detector == labeling.ANNOTATOR_FLAG:
+            reasons[flag.item_id] = flag.evidence.get("reason", "")
+    chosen: dict[int, None] = {}  # items in review order, once each
+    for detector, share in REVIEWED_SHARE.items():
+        items = list(dict.fromkeys(by_detector[detector]))
+        chosen.update(dict.fromkeys(items[: round(len(items) * share)]))
+    requests = []
+    for item_id in chosen:
+        answered = tuple(own_flags[item_id])
+        current = gold.get(item_id)
+        if reasons.get(item_id) == "duplicate":
+            requests.append(DecisionRequest(item_id, "drop", flag_ids=answered, reason="same message twice"))
+        elif current is not None and current.label == truth[item_id]:
+            requests.append(DecisionRequest(item_id, "keep", flag_ids=answered))
+        else:
+            requests.append(DecisionRequest(item_id, "relabel", label=truth[item_id], flag_ids=answered))
+    for item_id in list(dict.fromkeys(by_detector[NEAR_DUPLICATE]))[: DUPLICATE_GROUPS_DECIDED * 4]:
+        requests.append(DecisionRequest(item_id, "keep_one", reason="the clearest wording"))
+    done: Counter[str] = Counter()
+    for request in requests:
+        if request.action == "keep_one" and done["keep_one"] >= DUPLICATE_GROUPS_DECIDED:
+            break
+        try:
+            with db.write() as session:
+                decide(session, project_id, lead_id, request)
+        except DecisionError:
+            continue  # e.g. a group in which the lead already kept one
+        done[request.action] += 1
+    return done
+
+
 def run_jobs(db: Database, on_idle: Callable[[Database], list[Job]] | None = None) -> list[str]:
     """Run the queued jobs in this process as the worker would; a failed job stops the build."""
     done = run_until_empty(db, on_idle=on_idle)
@@ -309,7 +368,9 @@ def build(db_path: Path, data: Path, n_rounds: int, seed: int) -> None:
                 labels=projects.make_label_schema(list(INTENTS), INTENTS),
                 embedding_model=BUNDLED_MODEL,
                 description=DESCRIPTION,
-                settings={"overlap": 2, "batch_size": 100, "round_threshold": 100},
+                # A control slice of 10 items a round: the Learning page's held-out accuracy and
+                # random-sampling estimate need more than the default 5 % of a 100-item batch.
+                settings={"overlap": 2, "batch_size": 100, "round_threshold": 100, "control_share": 0.1},
                 actor=LEAD,
             )
             project_id = project.id
@@ -347,6 +408,14 @@ def build(db_path: Path, data: Path, n_rounds: int, seed: int) -> None:
         with db.read() as session:
             flags = open_flag_counts(session, project_id)
         print(f"   open flags: {', '.join(f'{k} {v}' for k, v in sorted(flags.items())) or 'none'}")
+
+    with steps.step("lead review + round"):
+        decided = lead_review(db, project_id, lead_id, truth)
+        print(f"   decisions: {', '.join(f'{k} {v}' for k, v in sorted(decided.items()))}")
+        with db.write() as session:
+            request_round(session, project_id, user_id=lead_id)
+        run_jobs(db)
+        print(f"   {_round_line(db, project_id)}")
 
     with steps.step("embedding map (worker)"):
         with db.write() as session:
