@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from workbench.cli.app import app, database, fail
-from workbench.insight.agreement import Score, landis_koch
+from workbench.insight.agreement import LANDIS_KOCH_LEGEND, Score, landis_koch
 from workbench.insight.annotators import N_BOOT, AnnotatorReport, annotator_report, table_rows, top_confusions
 from workbench.store.migrate import upgrade
 from workbench.store.projects import get_project
@@ -94,6 +94,7 @@ def report_lines(report: AnnotatorReport, project: str) -> list[str]:
     lines.append("")
     lines.append(format_score("Fleiss' kappa", report.fleiss))
     lines.append(format_score("Krippendorff's alpha (nominal)", report.alpha))
+    lines.append(LANDIS_KOCH_LEGEND)
     return lines
 
 

@@ -44,6 +44,12 @@ LANDIS_KOCH = (
     (1.0, "almost perfect"),
 )
 
+#: The bands as Landis & Koch print them.
+LANDIS_KOCH_LEGEND = (
+    "Landis & Koch (1977): below 0 poor, 0–0.20 slight, 0.21–0.40 fair, 0.41–0.60 moderate, "
+    "0.61–0.80 substantial, 0.81–1 almost perfect."
+)
+
 TOO_FEW_ITEMS = "too few items"
 NO_VARIATION = "a single label only: chance agreement is 1"
 

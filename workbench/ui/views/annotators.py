@@ -2,9 +2,10 @@
 
 The figures come from ``workbench.insight.annotators.annotator_report`` (definitions there); this
 page only lays them out: the project's Fleiss' kappa and Krippendorff's alpha with their Landis &
-Koch band, the per-annotator table, the pairwise Cohen's kappa heat map, labels over time and the
-time-per-item distribution. Without overlapped items it says so, and offers to ask for two
-annotations per item, instead of drawing empty charts.
+Koch band, the per-annotator table, the pairwise Cohen's kappa heat map, where an annotator
+differs from the reference, labels over time and the time-per-item distribution. Without
+overlapped items it says so, and offers to ask for two annotations per item, instead of drawing
+empty charts; the overlap can be changed here too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from workbench.insight.agreement import LANDIS_KOCH, Score, landis_koch
+from workbench.insight.agreement import LANDIS_KOCH_LEGEND, Score, landis_koch
 from workbench.insight.annotators import AnnotatorReport, annotator_report, table_rows, top_confusions
 from workbench.store import projects
 from workbench.store.projects import list_projects
@@ -31,10 +32,7 @@ WAITING_FOR_OVERLAP = (
     "Agreement appears here as soon as annotators label the same items."
 )
 NO_LABELS = "Nobody has labeled, skipped or flagged an item in this project yet."
-_LOWER_BOUNDS = (0.0, *(upper for upper, _ in LANDIS_KOCH[:-1]))
-BANDS_HELP = "Landis & Koch (1977): below 0 poor, " + ", ".join(
-    f"{low:.2f}–{high:.2f} {name}" for low, (high, name) in zip(_LOWER_BOUNDS, LANDIS_KOCH, strict=True)
-) + "."
+
 
 
 def _choose_project(all_projects: list[Project]) -> Project:
@@ -57,7 +55,8 @@ def _score_metric(column, title: str, score: Score) -> None:
         delta=band,
         delta_color="off",
         delta_arrow="off",
-        help=f"Over {score.n_items:,} overlapped items; the interval is a bootstrap over items. {BANDS_HELP}",
+        help=f"Over {score.n_items:,} overlapped items; the interval is a bootstrap over items. "
+        + LANDIS_KOCH_LEGEND,
     )
 
 
@@ -111,7 +110,7 @@ def _agreement(user: auth.SignedInUser, project: Project, report: AnnotatorRepor
         return False
     _score_metric(fleiss, "Fleiss' kappa", report.fleiss)
     _score_metric(alpha, "Krippendorff's alpha", report.alpha)
-    st.caption(BANDS_HELP)
+    st.caption(LANDIS_KOCH_LEGEND)
     return True
 
 
