@@ -117,13 +117,16 @@ def settle(page: Page) -> None:
 
 
 def content_height(page: Page) -> int:
-    """Height of the main area's content (Streamlit scrolls inside it, not in the document)."""
+    """Where the page's content ends, plus a margin (Streamlit scrolls inside its main area, and
+    that area's own height includes a tall bottom padding)."""
     return int(
         page.evaluate(
             """() => {
-                const main = document.querySelector('[data-testid="stMain"]')
-                    || document.querySelector('[data-testid="stAppViewContainer"]');
-                return main ? main.scrollHeight : document.body.scrollHeight;
+                const block = document.querySelector(
+                    '[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]');
+                if (!block) return document.body.scrollHeight;
+                const main = document.querySelector('[data-testid="stMain"]');
+                return Math.ceil(block.getBoundingClientRect().bottom + (main ? main.scrollTop : 0)) + 48;
             }"""
         )
     )
