@@ -2,7 +2,7 @@
 
 Builds (once; reused from ``--db`` when it exists) a synthetic project of N items and 77 classes
 with R rounds written straight into the tables: round 1 is the cold start, every later round has a
-prediction per item (label, confidence and 77 float32 probabilities, as the app stores them) that
+prediction per item and (as the worker stores it) its kappa with the previous round on the stop set (label, confidence and 77 float32 probabilities, as the app stores them) that
 grows more accurate and more stable round by round, a batch of 500 candidates (5% random control,
 the rest hybrid parts), and an annotation for every candidate but the last round's. Candidates
 get embeddings (384-d, class centre plus noise), and each round stores the random-sampling curve
@@ -21,13 +21,14 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import insert, select
 
-from workbench.insight.learning import learning_report
+from workbench.insight.learning import compare_predictions, learning_report, predicted_labels, stop_set
 from workbench.samplers import CONTROL_SAMPLER
 from workbench.scorer import learning_curve
 from workbench.store import migrate, projects, users
@@ -71,6 +72,8 @@ def build(db: Database, n_items: int, n_rounds: int, seed: int) -> int:
     predicted = rng.integers(0, N_CLASSES, n_items)
     control_X: list[np.ndarray] = []
     control_y: list[int] = []
+    stop_positions = np.searchsorted(item_ids, stop_set(item_ids))
+    previous: tuple[int, dict[int, str]] | None = None
     for number in range(1, n_rounds + 1):
         created = start + timedelta(hours=number)
         picked = rng.choice(np.flatnonzero(unlabeled), BATCH, replace=False)
@@ -82,20 +85,28 @@ def build(db: Database, n_items: int, n_rounds: int, seed: int) -> int:
         started = time.perf_counter()
         curve = learning_curve(np.array(control_X).reshape(-1, DIM), np.array(classes)[control_y]).to_dict()
         CURVE_SECONDS.append(time.perf_counter() - started)
+        has_scorer = number > 1
+        if has_scorer:
+            # Predictions grow more accurate and more stable: fewer items change each round.
+            accuracy, stay = min(0.93, 0.4 + 0.06 * number), min(0.999, 0.6 + 0.045 * number)
+            fresh = np.where(rng.random(n_items) < accuracy, truth, rng.integers(0, N_CLASSES, n_items))
+            predicted = np.where(rng.random(n_items) < stay, predicted, fresh)
+        metrics = _metrics(rng, number, n_labels, truth[~unlabeled], classes) if has_scorer else {
+            "n_train": 0, "label_counts": {}}
+        if has_scorer:
+            # The worker's kappa with the previous scored round on the stop set.
+            now = {int(item_ids[i]): classes[predicted[i]] for i in stop_positions}
+            if previous is not None:
+                pair = compare_predictions(previous[0], number, previous[1], now, now)
+                metrics["stability"] = asdict(pair)
+            previous = (number, now)
         with db.write() as session:
-            has_scorer = number > 1
-            metrics = _metrics(rng, number, n_labels, truth[~unlabeled], classes) if has_scorer else {
-                "n_train": 0, "label_counts": {}}
             round_ = Round(project_id=project_id, number=number, trigger="threshold", n_labels=n_labels,
                            classes=classes if has_scorer else [], created_at=created, finished_at=created,
                            metrics={**metrics, "random_curve": curve})
             session.add(round_)
             session.flush()
             if has_scorer:
-                # Predictions grow more accurate and more stable: fewer items change each round.
-                accuracy, stay = min(0.93, 0.4 + 0.06 * number), min(0.999, 0.6 + 0.045 * number)
-                fresh = np.where(rng.random(n_items) < accuracy, truth, rng.integers(0, N_CLASSES, n_items))
-                predicted = np.where(rng.random(n_items) < stay, predicted, fresh)
                 blobs = rng.random((n_items, N_CLASSES), dtype=np.float32)
                 _rows(session, Prediction, [
                     {"round_id": round_.id, "item_id": int(item_ids[i]), "predicted_label": classes[predicted[i]],
@@ -177,13 +188,20 @@ def main() -> None:
     print(f"  control labels {report.random_curve.n_labels}, random curve sizes {report.random_curve.sizes}, "
           f"verdict: {report.verdict.status}")
 
-    started = time.perf_counter()
     with db.read() as session:
         round_ids = session.scalars(select(Round.id).where(Round.project_id == project_id)).all()
+        items = np.array(session.scalars(select(Item.id).where(Item.project_id == project_id)).all())
+        started = time.perf_counter()
+        predicted_labels(session, {round_id: stop_set(items).tolist() for round_id in round_ids})
+    print(f"\nrounds stored before the worker measured kappa: reading the stop set's predictions of every round "
+          f"adds {time.perf_counter() - started:.2f} s")
+
+    started = time.perf_counter()
+    with db.read() as session:
         n_rows = sum(1 for _ in session.execute(
             select(Prediction.predicted_label).where(Prediction.round_id.in_(round_ids))))
     naive = time.perf_counter() - started
-    print(f"\nfor comparison, reading every round's full predicted_label column ({n_rows:,} rows): {naive:.2f} s")
+    print(f"for comparison, reading every round's full predicted_label column ({n_rows:,} rows): {naive:.2f} s")
     db.dispose()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from workbench.embed import TextEncoder, embed_project, load_embeddings
+# The Learning page's stability measure; computed here, where the new predictions are in memory.
+from workbench.insight.learning import compare_predictions, predicted_labels, stop_set
 from workbench.samplers import (
     CONTROL_SAMPLER,
     DEFAULT_BUDGET,
@@ -293,6 +295,47 @@ def random_sampling_curve(pool: PoolSnapshot, template: Scorer, seed: int) -> Le
     )
 
 
+@dataclass(frozen=True)
+class StopSetPredictions:
+    """The latest earlier round's predicted labels on the stop set (see ``insight.learning``)."""
+
+    number: int
+    labels: dict[int, str]
+    item_ids: np.ndarray  # (STOP_SET_SIZE,) int64, ascending
+
+
+def previous_stop_set_predictions(session: Session, project_id: int, pool: PoolSnapshot) -> StopSetPredictions | None:
+    """What the latest round with a scorer predicted for the stop set: the ``STOP_SET_SIZE``
+    hash-chosen items nobody has labeled yet (None before the first scored round)."""
+    rounds = session.execute(
+        select(Round.id, Round.number, Round.classes).where(Round.project_id == project_id)
+        .order_by(Round.number.desc())
+    )
+    latest = next(((round_id, n) for round_id, n, classes in rounds if classes), None)
+    if latest is None:
+        return None
+    item_ids = stop_set(pool.item_ids[~pool.reviewed])
+    labels = predicted_labels(session, {latest[0]: item_ids.tolist()})[latest[0]]
+    return StopSetPredictions(latest[1], labels, item_ids)
+
+
+def stop_set_kappa(
+    previous: StopSetPredictions | None, pool: PoolSnapshot, result: TrainedRound, number: int
+) -> dict[str, Any] | None:
+    """Kappa between the previous scored round's and this round's predictions on the stop set.
+
+    Measured here, while this round's probabilities are in memory, and stored in the round's
+    metrics, so the Learning page need not read 2,000 predictions of every round on every view.
+    """
+    if previous is None or result.probas is None or result.scorer is None:
+        return None
+    positions = np.searchsorted(pool.item_ids, previous.item_ids)
+    predicted = result.scorer.classes_[result.probas[positions].argmax(axis=1)]
+    now = {int(item_id): str(label) for item_id, label in zip(previous.item_ids, predicted)}
+    pair = compare_predictions(previous.number, number, previous.labels, now, previous.item_ids)
+    return None if pair is None else asdict(pair)
+
+
 def _next_number(session: Session, project_id: int) -> int:
     return (session.scalar(select(func.max(Round.number)).where(Round.project_id == project_id)) or 0) + 1
 
@@ -387,8 +430,12 @@ def run_round(
         settings = RoundSettings.of(project)
         pool = read_pool(session, project, settings)
         number = _next_number(session, project_id)
+        previous = previous_stop_set_predictions(session, project_id, pool)
     report(0.4)
     result = train_and_select(pool, settings, seed=settings.seed + number)
+    stability = stop_set_kappa(previous, pool, result, number)
+    if stability is not None:
+        result.metrics["stability"] = stability
     report(0.8)
     artefact = None
     if result.scorer is not None:

@@ -193,6 +193,16 @@ def test_the_verdict_turns_to_stop_when_predictions_stop_changing(db: Database, 
     assert report.verdict.status == "stop", report.verdict.reason
     assert "Consider stopping" in report.verdict.reason and "rounds 3-6" in report.verdict.reason
 
+    # Each round measured its kappa with the previous one; rounds stored before that are measured
+    # by the report from the stop set's predictions, with the same result.
+    assert all(p.stability is not None for p in report.rounds[2:])
+    with db.write() as session:
+        for round_ in session.scalars(select(Round)):
+            round_.metrics = {k: v for k, v in round_.metrics.items() if k != "stability"}
+    live = _report(db, project_id)
+    assert all(p.stability is None for p in live.rounds)
+    assert live.stability == report.stability and live.verdict == report.verdict
+
 
 def test_stop_set_is_fixed_and_stable():
     ids = np.arange(1, 10_001)

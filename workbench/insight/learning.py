@@ -35,8 +35,11 @@ predictions it needs, and returns:
   the items labeled before the next round that both rounds predicted and that have a gold label;
 - **stability and a stopping verdict** (Bloodgood & Vijay-Shanker 2009, "A method for stopping
   active learning based on stabilizing predictions"): Cohen's kappa between consecutive rounds'
-  predicted labels on a fixed stop set of unlabeled items (``STOP_SET_SIZE`` active items without a
-  human label, chosen by a hash of the item id so the set barely moves as items are added);
+  predicted labels on a fixed stop set of unlabeled items (``STOP_SET_SIZE`` items without a
+  human label, chosen by a hash of the item id so the set barely moves as items are added). Each
+  round measures it against the previous round while its predictions are in memory
+  (``rounds.stop_set_kappa``, stored in ``metrics["stability"]``); for older rounds without it the
+  report reads the stop set's predicted labels;
   stopping is suggested once kappa >= ``STABLE_KAPPA`` for ``STABLE_PAIRS`` consecutive pairs and the
   cross-validated accuracy of the last ``SLOPE_ROUNDS`` rounds rises by at most ``FLAT_SLOPE`` per
   100 labels.
@@ -51,7 +54,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -105,6 +108,17 @@ class HeldOut:
 
 
 @dataclass(frozen=True)
+class KappaPair:
+    """Agreement of two consecutive rounds' predictions on the stop set."""
+
+    from_round: int
+    to_round: int
+    kappa: float
+    n_items: int
+    changed: int  # stop-set items whose predicted label differs
+
+
+@dataclass(frozen=True)
 class RoundPoint:
     """One round on the curve.
 
@@ -123,6 +137,8 @@ class RoundPoint:
     accuracy_spread: Spread | None
     macro_f1_spread: Spread | None
     label_counts: dict[str, int]
+    #: Kappa with the previous round, as measured by the worker when this round was trained.
+    stability: KappaPair | None = None
     held_out: HeldOut | None = None
     random_estimate: float | None = None
     random_extrapolated: bool = False
@@ -140,17 +156,6 @@ class SamplerBatch:
     compared: int
     changed: int
     disagreed: int
-
-
-@dataclass(frozen=True)
-class KappaPair:
-    """Agreement of two consecutive rounds' predictions on the stop set."""
-
-    from_round: int
-    to_round: int
-    kappa: float
-    n_items: int
-    changed: int  # stop-set items whose predicted label differs
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ def round_points(session: Session, project_id: int) -> tuple[list[RoundPoint], L
                 accuracy_spread=_spread(folds.get("accuracy")),
                 macro_f1_spread=_spread(folds.get("macro_f1")),
                 label_counts=dict(metrics.get("label_counts") or {}),
+                stability=KappaPair(**metrics["stability"]) if metrics.get("stability") else None,
             )
         )
     return points, curve, curve_round
@@ -380,20 +386,50 @@ def cohen_kappa(first: np.ndarray, second: np.ndarray) -> float:
     return (observed - expected) / (1.0 - expected)
 
 
-def stability(points: list[RoundPoint], predictions: dict[int, dict[int, str]], stop_items: np.ndarray) -> list[KappaPair]:
-    """Cohen's kappa between each pair of consecutive rounds with predictions, on the stop set."""
+def compare_predictions(
+    before: int, after: int, first: Mapping[int, str], second: Mapping[int, str], stop_items: Iterable[int]
+) -> KappaPair | None:
+    """Kappa of round ``before``'s and round ``after``'s predicted labels on the stop-set items both
+    predicted (None if there is none)."""
+    common = [int(i) for i in stop_items if int(i) in first and int(i) in second]
+    if not common:
+        return None
+    a = np.array([first[i] for i in common])
+    b = np.array([second[i] for i in common])
+    return KappaPair(before, after, cohen_kappa(a, b), len(common), int((a != b).sum()))
+
+
+def stability(
+    points: list[RoundPoint], predictions: dict[int, dict[int, str]], stop_items: Iterable[int]
+) -> list[KappaPair]:
+    """Kappa between each pair of consecutive rounds with predictions: as the later round stored it
+    (``metrics["stability"]``, measured by the worker), else from ``predictions`` on ``stop_items``."""
+    stop_items = list(stop_items)
     predicted = [p for p in points if p.has_predictions]
     pairs = []
     for before, after in zip(predicted, predicted[1:]):
-        a, b = predictions.get(before.round_id, {}), predictions.get(after.round_id, {})
-        common = [int(i) for i in stop_items if int(i) in a and int(i) in b]
-        if not common:
+        stored = after.stability
+        if stored is not None and stored.from_round == before.number:
+            pairs.append(stored)
             continue
-        first = np.array([a[i] for i in common])
-        second = np.array([b[i] for i in common])
-        changed = int((first != second).sum())
-        pairs.append(KappaPair(before.number, after.number, cohen_kappa(first, second), len(common), changed))
+        pair = compare_predictions(
+            before.number, after.number, predictions.get(before.round_id, {}), predictions.get(after.round_id, {}),
+            stop_items,
+        )
+        if pair is not None:
+            pairs.append(pair)
     return pairs
+
+
+def rounds_needing_stop_set(points: list[RoundPoint]) -> set[int]:
+    """Ids of the rounds whose stop-set predictions must be read: both sides of every consecutive
+    pair the later round did not measure (rounds from before the worker stored it)."""
+    predicted = [p for p in points if p.has_predictions]
+    needed = set()
+    for before, after in zip(predicted, predicted[1:]):
+        if after.stability is None or after.stability.from_round != before.number:
+            needed |= {before.round_id, after.round_id}
+    return needed
 
 
 def curve_slope(points: list[RoundPoint], rounds: int = SLOPE_ROUNDS) -> float | None:
@@ -475,17 +511,23 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
     labels = human_labels(session, project_id, {item_id for _, item_id, _ in candidates})
     started = lap("labels", started)
 
-    active = np.fromiter(
-        session.scalars(select(Item.id).where(Item.project_id == project_id, Item.status == "active")), dtype=np.int64
-    )
-    labeled = np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at))
-    stop_items = {int(i) for i in stop_set(active[~np.isin(active, labeled)])}
-    # Per round: the stop set, the control items (held-out accuracy), and the candidates of this
-    # round and the one before (mind changes compare a round with the next).
+    # The stop set is read only for rounds whose kappa the worker did not store (older rounds).
+    stop_rounds = rounds_needing_stop_set(points)
+    stop_items: set[int] = set()
+    if stop_rounds:
+        active = np.fromiter(
+            session.scalars(select(Item.id).where(Item.project_id == project_id, Item.status == "active")),
+            dtype=np.int64,
+        )
+        labeled = np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at))
+        stop_items = {int(i) for i in stop_set(active[~np.isin(active, labeled)])}
+    # Per round: the control items (held-out accuracy), the candidates of this round and the one
+    # before (mind changes compare a round with the next), and the stop set where needed.
     wanted, previous = {}, set()
     for point in points:
         if point.has_predictions:
-            wanted[point.round_id] = stop_items | control.keys() | picked[point.round_id] | previous
+            stop = stop_items if point.round_id in stop_rounds else set()
+            wanted[point.round_id] = stop | control.keys() | picked[point.round_id] | previous
         previous = picked[point.round_id]
     predictions = predicted_labels(session, wanted)
     started = lap("predictions", started)
@@ -500,7 +542,7 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
     held_out = held_out_accuracy(points, control, labels, predictions, imported)
     started = lap("batches and held-out", started)
 
-    pairs = stability(points, predictions, np.array(sorted(stop_items), dtype=np.int64))
+    pairs = stability(points, predictions, sorted(stop_items))
     verdict = stopping_verdict(pairs, curve_slope(points))
     lap("stability", started)
 
