@@ -7,7 +7,8 @@ signed in and on the labeling page, each presses "1" ``--labels`` times; a press
 page from the key event to the animation frame in which the item's instruction has changed. Before
 the next press an annotator waits until the script run has finished (the buttons on screen are the
 new item's: a press on the old item's buttons is, by design, a repeat of its label) and then reads
-for ``--think-ms``.
+for ``--think-ms``. The page notices the change with a MutationObserver, so measuring adds no
+work to the browser while it waits.
 
 Also printed, per press: when the server's first and last websocket messages arrived, how many
 messages and bytes they were, and the CPU time of the app server and of the browsers (from /proc;
@@ -47,9 +48,10 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "benchmark-password"
-# The instruction block of the item on screen (the first st.text in the item's scroll box).
+# The instruction block of the item on screen (the first st.text in the item's scroll box);
+# textContent, unlike innerText, does not make the browser lay out the page.
 CURRENT_ITEM_JS = """() => {
-  const texts = [...document.querySelectorAll('[data-testid="stText"]')].map(e => e.innerText);
+  const texts = [...document.querySelectorAll('[data-testid="stText"]')].map(e => e.textContent);
   return texts.find(t => t.startsWith('Classify review')) || null;
 }"""
 # Before the app loads: log the arrival time and size of every websocket message, and the time
@@ -65,14 +67,30 @@ window.WebSocket = function (...args) {
 };
 window.WebSocket.prototype = NativeWebSocket.prototype;
 Object.assign(window.WebSocket, NativeWebSocket);
-document.addEventListener('keydown', () => { window.__key = performance.now(); window.__messages = []; }, true);
+document.addEventListener('keydown', () => {
+  window.__key = performance.now();
+  window.__messages = [];
+}, true);
 """
-# Resolves when the item differs from ``before`` (checked every animation frame), recording when.
-CHANGED_JS = """before => { const now = (%s)(); if (now === null || now === before) return false;
-  window.__shown = window.__shown || performance.now(); return true; }""" % CURRENT_ITEM_JS
-TIMINGS_JS = """() => { const r = [window.__key, window.__shown, window.__messages.slice()];
-  window.__shown = 0; return r; }"""
-FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Armed before a key press: when the item on screen differs from ``before``, records the time of
+# the next animation frame (when the new item is painted) in window.__shown. A MutationObserver
+# rather than polling, so that measuring adds no work to the browser between changes.
+WATCH_JS = """before => {
+  window.__shown = 0;
+  const current = %s;
+  const observer = new MutationObserver(() => {
+    const now = current();
+    if (now === null || now === before) return;
+    observer.disconnect();
+    requestAnimationFrame(() => { window.__shown = performance.now(); });
+  });
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+}""" % CURRENT_ITEM_JS
+SHOWN_JS = "() => window.__shown > 0"
+TIMINGS_JS = "() => [window.__key, window.__shown, window.__messages.slice()]"
+FINISHED_JS = """() => document.querySelector('[data-testid="stApp"]')
+  ?.getAttribute('data-test-script-state') === 'notRunning'"""
+POLL_MS = 50  # how often Playwright looks for the recorded time (it does not change the time)
 
 
 def _stat(pid: int | str) -> list[str]:
@@ -142,8 +160,8 @@ def _annotator(
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("link", name="Label").click(timeout=60_000)
-        page.wait_for_function(CURRENT_ITEM_JS, timeout=60_000)
-        page.wait_for_selector(FINISHED, timeout=60_000)
+        page.wait_for_function(CURRENT_ITEM_JS, polling=POLL_MS, timeout=60_000)
+        page.wait_for_function(FINISHED_JS, polling=POLL_MS, timeout=60_000)
     except Exception as error:  # noqa: BLE001 - reported at the end
         errors.append(f"{username} (sign-in): {type(error).__name__}: {error}")
         page = None
@@ -153,9 +171,9 @@ def _annotator(
     try:
         for _ in range(args.labels):
             time.sleep(args.think_ms / 1000 * rng.uniform(0.5, 1.5))
-            before = page.evaluate(CURRENT_ITEM_JS)
+            page.evaluate(WATCH_JS, page.evaluate(CURRENT_ITEM_JS))
             page.keyboard.press("1")
-            page.wait_for_function(CHANGED_JS, arg=before, polling="raf", timeout=60_000)
+            page.wait_for_function(SHOWN_JS, polling=POLL_MS, timeout=60_000)
             key, shown, messages = page.evaluate(TIMINGS_JS)
             arrived = [at - key for at, _ in messages if at <= shown]
             presses.append(
@@ -167,7 +185,7 @@ def _annotator(
                     "bytes": sum(size for _, size in messages),
                 }
             )
-            page.wait_for_selector(FINISHED, timeout=60_000)
+            page.wait_for_function(FINISHED_JS, polling=POLL_MS, timeout=60_000)
     except Exception as error:  # noqa: BLE001 - reported at the end
         errors.append(f"{username}: {type(error).__name__}: {error}")
 
@@ -210,7 +228,8 @@ def main() -> None:
             for thread in threads:
                 thread.start()
             start.wait()
-            load_before, cpu_before, browsers_before = os.getloadavg(), cpu_seconds(pid), browser_cpu_seconds()
+            load_before, cpu_before = os.getloadavg(), cpu_seconds(pid)
+            browsers_before = browser_cpu_seconds()
             finished.wait()
             cpu_used, load_after = cpu_seconds(pid) - cpu_before, os.getloadavg()
             browsers_used = browser_cpu_seconds() - browsers_before
@@ -232,7 +251,9 @@ def main() -> None:
                 "errors": errors[:5],
                 **{
                     name: percentiles(column(name)) if presses else None
-                    for name in ("key_to_next_item", "key_to_first_message", "key_to_last_message_before_item")
+                    for name in (
+                        "key_to_next_item", "key_to_first_message", "key_to_last_message_before_item"
+                    )
                 },
                 "messages_per_press": round(float(np.mean(column("messages"))), 1) if presses else None,
                 "bytes_per_press": round(float(np.mean(column("bytes")))) if presses else None,
