@@ -134,33 +134,31 @@ def _choose_project(projects: list[Project]) -> Project:
 
 
 def _progress(screen: LabelScreen) -> None:
+    """The annotator's figures on one line (one element: each element is redrawn on every press)."""
     figures = screen.progress
-    this_round, today, left = st.columns(3)
-    this_round.metric(
-        "Done this round",
-        figures.done_this_round,
-        help="Labels since the latest round." if figures.round_number else "Labels so far.",
+    left = figures.left_in_round if figures.round_number else "-"
+    since = "this round" if figures.round_number else "so far"
+    st.caption(
+        f"Done {since}: **{figures.done_this_round}** · today: **{figures.done_today}** · "
+        f"left in this round: **{left}**"
     )
-    today.metric("Done today", figures.done_today)
-    left.metric("Left in this round", figures.left_in_round if figures.round_number else "-")
     if figures.new_round_ready:
         st.info(f"Round {figures.round_number} is ready: your next item comes from it.")
 
 
 def _label_buttons(user_id: int, screen: LabelScreen) -> None:
     claim, project = screen.claim, screen.project
-    columns = st.columns(max(1, min(len(project.labels), 5)))
-    for index, label in enumerate(project.labels):
-        key = label.get("key") or None
-        columns[index % len(columns)].button(
-            f"{key} · {label['name']}" if key else label["name"],
-            key=f"label_{index}",
-            help=label.get("description") or None,
-            shortcut=key,
-            width="stretch",
-            on_click=_save,
-            args=(project.id, user_id, claim.item_id, claim.assignment_id, label["name"]),
-        )
+    with st.container(horizontal=True):
+        for index, label in enumerate(project.labels):
+            st.button(
+                label["name"],  # Streamlit shows the shortcut key beside it
+                key=f"label_{index}",
+                help=label.get("description") or None,
+                shortcut=label.get("key") or None,
+                width="stretch",
+                on_click=_save,
+                args=(project.id, user_id, claim.item_id, claim.assignment_id, label["name"]),
+            )
 
 
 def _flag_form(project_id: int, user_id: int, item_id: int) -> None:
@@ -221,15 +219,12 @@ def _recent(user_id: int, screen: LabelScreen) -> None:
 
 
 def _item(screen: LabelScreen) -> None:
-    st.caption(escape_markdown(screen.why))
+    why = [screen.why]
     if screen.suggestion is not None:
-        st.caption(
-            escape_markdown(
-                f"Suggested label: {screen.suggestion.label} ({screen.suggestion.probability:.0%})"
-            )
-        )
+        why.append(f"Suggested label: {screen.suggestion.label} ({screen.suggestion.probability:.0%})")
     if screen.revision is not None:
-        st.caption(f"Showing the corrected response (revision {screen.revision.revision}).")
+        why.append(f"Showing the corrected response (revision {screen.revision.revision}).")
+    st.caption(" · ".join(escape_markdown(part) for part in why))
     with st.container(height=480, border=True):
         item = screen.item
         render_item(item if screen.revision is None else _with_sample(item, screen.sample))
@@ -274,17 +269,17 @@ def _workspace(project_id: int) -> None:
             st.session_state[SHOWN_AT_KEY] = (screen.claim.assignment_id, time.monotonic())
         _item(screen)
         _label_buttons(user.id, screen)
-        skip, undo = st.columns(2)
-        skip.button(
-            "Skip",
-            key="skip",
-            width="stretch",
-            on_click=_act,
-            args=(labeling.skip, project_id, user.id, screen.claim.item_id),
-        )
-        undo.button(
-            "Undo last action", key="undo", width="stretch", on_click=_undo, args=(project_id, user.id)
-        )
+        with st.container(horizontal=True):
+            st.button(
+                "Skip",
+                key="skip",
+                width="stretch",
+                on_click=_act,
+                args=(labeling.skip, project_id, user.id, screen.claim.item_id),
+            )
+            st.button(
+                "Undo last action", key="undo", width="stretch", on_click=_undo, args=(project_id, user.id)
+            )
         _flag_form(project_id, user.id, screen.claim.item_id)
         _correct_form(user.id, screen)
     _recent(user.id, screen)
