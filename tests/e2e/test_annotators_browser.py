@@ -1,5 +1,6 @@
 """In a real browser: the lead's Annotators page renders its agreement figures and draws the
-pairwise kappa and confusion heat maps, the labels-over-time bars and the time-per-item boxes."""
+pairwise kappa and confusion heat maps, the agreement-per-day lines, the labels-over-time bars and
+the time-per-item boxes."""
 
 from __future__ import annotations
 
@@ -54,15 +55,16 @@ def test_the_annotators_page_draws_the_kappa_heat_map(app, new_page):
 
     page.get_by_role("heading", name="Cohen's kappa per pair").wait_for(timeout=TIMEOUT_MS)
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT_MS)
-    # The kappa and confusion heat maps are painted (Plotly draws a heat map as an image), the bars
-    # and boxes have traces.
+    # The kappa and confusion heat maps are painted (Plotly draws a heat map as an image); the
+    # agreement lines, the bars and the boxes have a trace per annotator.
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .heatmaplayer image').length === 2"
         " && document.querySelectorAll('.js-plotly-plot .barlayer .trace').length === 3"
+        " && document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length === 3"
         " && document.querySelectorAll('.js-plotly-plot .boxlayer .trace').length === 3",
         timeout=TIMEOUT_MS,
     )
-    assert page.locator(".js-plotly-plot").count() == 4
+    assert page.locator(".js-plotly-plot").count() == 5
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_text("Fleiss' kappa").count() >= 1
     assert page.get_by_text("No overlap yet").count() == 0

@@ -201,6 +201,9 @@ def test_pairwise_kappa_project_agreement_and_chart_series(report):
     days = {(b.username, b.start): b.labels for b in report.per_day}
     assert days == {("ann1", WEDNESDAY): 6, ("ann2", SUNDAY): 1, ("ann2", MONDAY): 4, ("ann3", WEDNESDAY): 2}
     assert sorted(report.seconds_per_item["ann1"].tolist()) == [10, 20, 30, 45, 60]
+    # Sunday's item 6 had no reference: no agreement bin that day.
+    agreement = {(b.username, b.start): (b.agreed, b.n) for b in report.agreement_per_day}
+    assert agreement == {("ann1", WEDNESDAY): (3, 6), ("ann2", MONDAY): (3, 3), ("ann3", WEDNESDAY): (1, 1)}
 
     figures = json.loads(json.dumps(report.as_dict()))
     assert figures["overlapped_items"] == 4

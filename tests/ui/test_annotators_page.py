@@ -76,7 +76,8 @@ def test_a_lead_sees_the_table_the_kappas_and_the_heat_map(overlapped, signed_in
     assert metrics["Overlapped items"] == "6"
     assert metrics["Krippendorff's alpha"] != "–"
     charts = at.get("plotly_chart")
-    assert len(charts) == 4  # kappa heat map, confusions, labels over time, time per item
+    # kappa heat map, confusions, agreement per day, labels over time, time per item
+    assert len(charts) == 5
     assert not at.info
 
     # ann's one disagreement: "chat" where bo (the reference) said "code".

@@ -130,6 +130,21 @@ class TimeBin:
 
 
 @dataclass(frozen=True)
+class AgreementBin:
+    """Of an annotator's labels saved on the day starting at ``start`` (UTC) that had a reference,
+    ``n``, ``agreed`` matched it."""
+
+    username: str
+    start: datetime
+    agreed: int
+    n: int
+
+    @property
+    def share(self) -> float:
+        return self.agreed / self.n
+
+
+@dataclass(frozen=True)
 class AnnotatorReport:
     """Everything the Annotators page and the ``agreement`` command show for one project.
 
@@ -147,6 +162,8 @@ class AnnotatorReport:
         Each annotator's measured seconds per item (zeros left out), for a distribution chart.
     per_hour, per_day : list of TimeBin
         Labels per annotator and hour / day (bins with labels only).
+    agreement_per_day : list of AgreementBin
+        Agreement with the reference per annotator and day (days with a reference only).
     """
 
     project_id: int
@@ -162,6 +179,7 @@ class AnnotatorReport:
     seconds_per_item: dict[str, np.ndarray] = field(repr=False)
     per_hour: list[TimeBin] = field(repr=False)
     per_day: list[TimeBin] = field(repr=False)
+    agreement_per_day: list[AgreementBin] = field(repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the figures (with each annotator's top confusions) without the chart series."""
@@ -367,15 +385,38 @@ def _per_user_counts(session: Session, project_id: int) -> tuple[dict[int, int],
     return dict(skips), dict(flags)
 
 
-def _time_bins(table: AnnotationTable, names: dict[int, str], width: int) -> list[TimeBin]:
-    users, user_position = np.unique(table.user_ids, return_inverse=True)
-    bins = np.floor(table.saved_at / width).astype(np.int64)
-    # One integer key per (bin, user): a 1-d unique is far faster than unique rows.
-    keys, counts = np.unique(bins * max(len(users), 1) + user_position, return_counts=True)
+def _binned(
+    user_ids: np.ndarray, saved_at: np.ndarray, width: int, weights: np.ndarray | None = None
+) -> list[tuple[int, datetime, int, float]]:
+    """Rows per (user, time bin of ``width`` seconds): user id, bin start, rows, sum of weights."""
+    users, user_position = np.unique(user_ids, return_inverse=True)
     n_users = max(len(users), 1)
+    # One integer key per (bin, user): a 1-d unique is far faster than unique rows.
+    keys, position, counts = np.unique(
+        np.floor(saved_at / width).astype(np.int64) * n_users + user_position,
+        return_inverse=True,
+        return_counts=True,
+    )
+    sums = np.bincount(position, weights=weights, minlength=len(keys))
     return [
-        TimeBin(names[int(users[key % n_users])], datetime.fromtimestamp(key // n_users * width, UTC), n)
-        for key, n in zip(keys.tolist(), counts.tolist(), strict=True)
+        (int(users[key % n_users]), datetime.fromtimestamp(key // n_users * width, UTC), n, total)
+        for key, n, total in zip(keys.tolist(), counts.tolist(), sums.tolist(), strict=True)
+    ]
+
+
+def _time_bins(table: AnnotationTable, names: dict[int, str], width: int) -> list[TimeBin]:
+    bins = _binned(table.user_ids, table.saved_at, width)
+    return [TimeBin(names[user], start, n) for user, start, n, _ in bins]
+
+
+def _agreement_bins(
+    table: AnnotationTable, names: dict[int, str], reference: np.ndarray
+) -> list[AgreementBin]:
+    counted = reference != MISSING
+    matches = (reference[counted] == table.labels[counted]).astype(np.float64)
+    return [
+        AgreementBin(names[user], start, int(agreed), n)
+        for user, start, n, agreed in _binned(table.user_ids[counted], table.saved_at[counted], DAY, matches)
     ]
 
 
@@ -497,4 +538,5 @@ def annotator_report(
         seconds_per_item=seconds_per_item,
         per_hour=_time_bins(table, names, HOUR),
         per_day=_time_bins(table, names, DAY),
+        agreement_per_day=_agreement_bins(table, names, reference),
     )

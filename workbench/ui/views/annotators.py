@@ -3,9 +3,9 @@
 The figures come from ``workbench.insight.annotators.annotator_report`` (definitions there); this
 page only lays them out: the project's Fleiss' kappa and Krippendorff's alpha with their Landis &
 Koch band, the per-annotator table, the pairwise Cohen's kappa heat map, where an annotator
-differs from the reference, labels over time and the time-per-item distribution. Without
-overlapped items it says so, and offers to ask for two annotations per item, instead of drawing
-empty charts; the overlap can be changed here too.
+differs from the reference, their agreement per day, labels over time and the time-per-item
+distribution. Without overlapped items it says so, and offers to ask for two annotations per
+item, instead of drawing empty charts; the overlap can be changed here too.
 """
 
 from __future__ import annotations
@@ -170,6 +170,45 @@ def _kappa_heat_map(report: AnnotatorReport) -> go.Figure:
     return figure
 
 
+def _agreement_over_time(report: AnnotatorReport) -> go.Figure:
+    frame = pd.DataFrame(
+        [
+            {"annotator": b.username, "day": b.start, "share": b.share, "n": b.n}
+            for b in report.agreement_per_day
+        ]
+    )
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=rows["day"],
+                y=rows["share"],
+                customdata=rows["n"],
+                name=name,
+                mode="lines+markers",
+                # Bigger markers for days with more labels: a 100% of 2 labels is not a 100% of 200.
+                marker={"size": 5 + 12 * np.sqrt(rows["n"] / frame["n"].max())},
+                hovertemplate=f"{name}<br>%{{x|%Y-%m-%d}}: %{{y:.0%}} of %{{customdata}} labels"
+                "<extra></extra>",
+            )
+            for name, rows in frame.groupby("annotator", sort=True)
+        ]
+    )
+    figure.update_layout(
+        xaxis=_day_axis(frame["day"]),
+        yaxis={"title": "agreement with the reference", "tickformat": ".0%"},
+        margin={"t": 30},
+    )
+    return figure
+
+
+def _day_axis(days: pd.Series) -> dict:
+    """A date axis labeled by day (one tick a day while that stays readable, a month at most)."""
+    axis = {"title": "day (UTC)", "tickformat": "%b %d"}
+    if (days.max() - days.min()).days <= 31:
+        axis["dtick"] = 24 * 3600 * 1000  # milliseconds: Plotly's unit for date axes
+    return axis
+
+
 @st.fragment
 def _labels_over_time(report: AnnotatorReport) -> None:
     # A fragment: switching hour/day redraws this chart without recomputing the report.
@@ -183,7 +222,8 @@ def _labels_over_time(report: AnnotatorReport) -> None:
             for name, rows in frame.groupby("annotator", sort=True)
         ]
     )
-    figure.update_layout(barmode="stack", xaxis_title=f"{step} (UTC)", yaxis_title="labels", margin={"t": 30})
+    xaxis = _day_axis(frame["start"]) if step == "day" else {"title": "hour (UTC)"}
+    figure.update_layout(barmode="stack", xaxis=xaxis, yaxis_title="labels", margin={"t": 30})
     st.plotly_chart(figure, key="annotators_time_chart")
 
 
@@ -264,6 +304,9 @@ def render() -> None:
         st.caption("Hover a cell for the number of items both annotators labeled; empty cells: fewer "
                    "than 2 shared items, or both used one label only.")
     _confusions(report)
+    if report.agreement_per_day:
+        st.subheader("Agreement with the reference, per day")
+        st.plotly_chart(_agreement_over_time(report), key="annotators_agreement_chart")
     _labels_over_time(report)
     st.subheader("Time per item")
     if any(len(seconds) for seconds in report.seconds_per_item.values()):
