@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from workbench.export.duplicates import near_duplicate_groups
 from workbench.review.decisions import BULK_ACTIONS, DecisionError, DecisionRequest, Outcome, decide_many
-from workbench.review.queue import QueueFilter, matching
+from workbench.review.queue import QueueFilter, matching, matching_flags
 from workbench.store.schema import Item, NoiseFlag
 
 
@@ -40,25 +40,23 @@ def filter_requests(
         For an action that cannot be applied in bulk, or when nothing matches.
     """
     _check(action)
-    matches = matching(session, project_id, queue_filter)
     if action == "keep_one":
         groups = near_duplicate_groups(session, project_id)
         first: dict[str, int] = {}
-        for match in matches:
+        for match in matching(session, project_id, queue_filter):
             group = groups.get(match.item_id)
             if group is not None and (group not in first or match.item_id < first[group]):
                 first[group] = match.item_id
         requests = [DecisionRequest(item_id, "keep_one", reason=reason) for item_id in sorted(first.values())]
+    elif action == "keep":
+        requests = [
+            DecisionRequest(item_id, "keep", flag_ids=tuple(flag_ids), reason=reason)
+            for item_id, flag_ids in matching_flags(session, project_id, queue_filter).items()
+        ]
     else:
         requests = [
-            DecisionRequest(
-                m.item_id,
-                action,
-                label=label,
-                flag_ids=m.flag_ids if action == "keep" else None,
-                reason=reason,
-            )
-            for m in matches
+            DecisionRequest(m.item_id, action, label=label, reason=reason)
+            for m in matching(session, project_id, queue_filter)
         ]
     if not requests:
         raise DecisionError("no flagged item matches the filter" if action != "keep_one"

@@ -6,9 +6,9 @@ by id. Filters: detectors, flag severity, the item's gold label (``workbench.sto
 labels included), its embedding-map cluster (``workbench.insight.clusters``), an annotator who
 labeled it, and words of its text.
 
-The SQL filters are one query of the open flags (about 20,000 on a 100,000-item project, a few
-columns each); grouping, sorting, the label and cluster filters and the page cut happen on those
-rows in Python; only the page's items, their flags and the items their evidence names are loaded
+Filtering, grouping and sorting are one aggregate query over the open flags (about 20,000 on a
+100,000-item project); the label and cluster filters and the page cut happen on its rows (one per
+item) in Python; only the page's items, their flags and the items their evidence names are loaded
 in full (``benchmarks/review_queue.py`` measures it).
 Functions take a Session and never write.
 """
@@ -69,12 +69,12 @@ class QueueFilter:
 
 @dataclass(frozen=True)
 class Match:
-    """A matching item: its sort key and the ids of its open flags that match the filter."""
+    """A matching item and its sort key: the highest severity of its matching flags, and how many
+    detectors flagged it."""
 
     item_id: int
     severity: float
     n_detectors: int
-    flag_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,10 @@ def _conditions(session: Session, project_id: int, queue_filter: QueueFilter) ->
     search = queue_filter.search.strip()
     if search:
         # autoescape: a typed % or _ is matched literally, not as a wildcard.
-        found = select(Item.id).where(Item.project_id == project_id, Item.text.icontains(search, autoescape=True))
-        conditions.append(NoiseFlag.item_id.in_(found))
+        # Correlated: only the flagged items' texts are read, not the whole project's.
+        conditions.append(
+            exists().where(Item.id == NoiseFlag.item_id, Item.text.icontains(search, autoescape=True))
+        )
     if queue_filter.label is not None:
         # Only items that could have the label as gold label (imported, voted or relabeled so);
         # the exact gold label of these few is worked out afterwards.
@@ -191,34 +193,42 @@ def _conditions(session: Session, project_id: int, queue_filter: QueueFilter) ->
 
 
 def matching(session: Session, project_id: int, queue_filter: QueueFilter = QueueFilter()) -> list[Match]:
-    """Every item the filter matches, in queue order, with its matching flags.
+    """Every item the filter matches, in queue order.
 
     Raises
     ------
     QueueError
         For an annotator who does not exist.
     """
+    severity = func.max(NoiseFlag.severity)
+    n_detectors = func.count(func.distinct(NoiseFlag.detector))
     rows = session.execute(
-        select(NoiseFlag.item_id, NoiseFlag.id, NoiseFlag.severity, NoiseFlag.detector).where(
-            *_conditions(session, project_id, queue_filter)
-        )
+        select(NoiseFlag.item_id, severity, n_detectors)
+        .where(*_conditions(session, project_id, queue_filter))
+        .group_by(NoiseFlag.item_id)
+        .order_by(severity.desc(), n_detectors.desc(), NoiseFlag.item_id)
+    ).all()
+    keep = _python_filter(session, project_id, queue_filter, [row[0] for row in rows])
+    return [Match(*row) for row in rows if keep is None or row[0] in keep]
+
+
+def matching_flags(session: Session, project_id: int, queue_filter: QueueFilter = QueueFilter()) -> dict[int, list[int]]:
+    """The open flags the filter matches, per matching item (most severe first), in queue order.
+
+    Raises
+    ------
+    QueueError
+        For an annotator who does not exist.
+    """
+    flags: dict[int, list[int]] = defaultdict(list)
+    rows = session.execute(
+        select(NoiseFlag.item_id, NoiseFlag.id)
+        .where(*_conditions(session, project_id, queue_filter))
+        .order_by(NoiseFlag.severity.desc(), NoiseFlag.id)
     )
-    flags: dict[int, list[tuple[int, float, str]]] = defaultdict(list)
-    for item_id, flag_id, severity, detector in rows:
-        flags[item_id].append((flag_id, severity, detector))
-    keep = _python_filter(session, project_id, queue_filter, list(flags))
-    matches = [
-        Match(
-            item_id,
-            max(severity for _, severity, _ in found),
-            len({detector for _, _, detector in found}),
-            tuple(flag_id for flag_id, _, _ in sorted(found, key=lambda f: (-f[1], f[0]))),
-        )
-        for item_id, found in flags.items()
-        if keep is None or item_id in keep
-    ]
-    matches.sort(key=lambda m: (-m.severity, -m.n_detectors, m.item_id))
-    return matches
+    for item_id, flag_id in rows:
+        flags[item_id].append(flag_id)
+    return {m.item_id: flags[m.item_id] for m in matching(session, project_id, queue_filter)}
 
 
 def _python_filter(
