@@ -27,6 +27,7 @@ from workbench.insight.annotators import (
     AnnotatorReport,
     Confusion,
     annotator_report,
+    pair_disagreements,
     top_confusions,
 )
 from workbench.store import labeling, projects
@@ -209,6 +210,23 @@ def test_pairwise_kappa_project_agreement_and_chart_series(report):
     assert figures["overlapped_items"] == 4
     assert figures["annotators"][0]["overturn_rate"] == 0.5
     assert {pair["n_items"] for pair in figures["pairs"]} == {4, 2}
+
+
+def test_the_items_two_annotators_disagree_on_newest_first(worked):
+    db, project_id = worked
+    with db.read() as session:
+        ids = dict(session.execute(select(User.username, User.id)).all())
+        items = session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id)).all()
+        total, found = pair_disagreements(session, project_id, ids["ann1"], ids["ann2"])
+        _, first = pair_disagreements(session, project_id, ids["ann2"], ids["ann1"], limit=1)
+    # Items 1 (a / b) and 3 (c / a); item 3 was saved last (ann1 at 10:03 Wednesday).
+    assert total == 2
+    assert [(d.item_id, d.label_a, d.label_b, d.lead_label) for d in found] == [
+        (items[3], "c", "a", "a"),
+        (items[1], "a", "b", None),  # the lead's relabel of item 1 was undone
+    ]
+    assert found[0].text == "sample 3"
+    assert [(d.item_id, d.label_a, d.label_b) for d in first] == [(items[3], "a", "c")]
 
 
 def test_without_overlap_the_agreement_is_undefined_not_zero(db):

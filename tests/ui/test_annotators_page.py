@@ -55,6 +55,11 @@ def _open(signed_in):
     return at
 
 
+def _frame(at, column: str):
+    """The table that has ``column`` (AppTest gives a read-only table no key)."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
 def _metrics(at) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
@@ -63,7 +68,7 @@ def test_a_lead_sees_the_table_the_kappas_and_the_heat_map(overlapped, signed_in
     at = _open(signed_in)
     assert [title.value for title in at.title] == ["Annotators"]
 
-    table = at.dataframe[0].value.set_index("annotator")
+    table = _frame(at, "annotator").set_index("annotator")
     assert list(table.index) == ["ann", "bo"]
     assert table.loc["ann", "labels"] == 6 and table.loc["bo", "agreement n"] == 6
     assert table.loc["ann", "agreement"] == pytest.approx(5 / 6)
@@ -82,16 +87,26 @@ def test_a_lead_sees_the_table_the_kappas_and_the_heat_map(overlapped, signed_in
 
     # ann's one disagreement: "chat" where bo (the reference) said "code".
     assert at.selectbox(key="annotators_confusion_user").value == "ann"
-    assert at.dataframe[1].value.to_dict("records") == [{"gave": "chat", "reference": "code", "items": 1}]
+    assert _frame(at, "gave").to_dict("records") == [
+        {"gave": "chat", "reference": "code", "items": 1}
+    ]
     at.selectbox(key="annotators_confusion_user").select("bo").run()
-    assert at.dataframe[1].value.to_dict("records") == [{"gave": "code", "reference": "chat", "items": 1}]
+    assert _frame(at, "gave").to_dict("records") == [
+        {"gave": "code", "reference": "chat", "items": 1}
+    ]
+
+    # The one item they labeled differently, with the item's text.
+    differ = _frame(at, "lead's label")
+    assert differ[["text", "ann", "bo"]].to_dict("records") == [
+        {"text": "Item 4\n\nx", "ann": "chat", "bo": "code"}
+    ]
 
 
 def test_without_overlap_the_page_says_so_and_sets_the_overlap(single, signed_in):
     at = _open(signed_in)
     assert "No overlap yet" in at.info[0].value and "overlap to 2" in at.info[0].value
     assert "Fleiss' kappa" not in _metrics(at)
-    assert at.dataframe[0].value["annotator"].tolist() == ["ann"]  # the table is still shown
+    assert _frame(at, "annotator")["annotator"].tolist() == ["ann"]  # the table is still shown
 
     at.button(key="annotators_set_overlap").click().run()
     assert not at.exception, at.exception

@@ -42,13 +42,13 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from workbench.insight.agreement import MISSING, Score, cohen_kappa_codes, fleiss_kappa, krippendorff_alpha
 from workbench.store.gold import lead_relabels
 from workbench.store.labeling import ANNOTATOR_FLAG, overlap_of
-from workbench.store.schema import Annotation, Assignment, NoiseFlag, Project, User
+from workbench.store.schema import Annotation, Assignment, Item, NoiseFlag, Project, User
 
 #: A pause longer than this between two saves ends a work session.
 SESSION_GAP = timedelta(minutes=15)
@@ -540,3 +540,45 @@ def annotator_report(
         per_day=_time_bins(table, names, DAY),
         agreement_per_day=_agreement_bins(table, names, reference),
     )
+
+
+@dataclass(frozen=True)
+class PairDisagreement:
+    """An item two annotators labeled differently, with the lead's standing relabel if any."""
+
+    item_id: int
+    text: str
+    label_a: str
+    label_b: str
+    lead_label: str | None
+
+
+def pair_disagreements(
+    session: Session, project_id: int, user_a: int, user_b: int, *, limit: int = 100
+) -> tuple[int, list[PairDisagreement]]:
+    """The items ``user_a`` and ``user_b`` both labeled, differently: how many, and the newest
+    ``limit`` of them (by the later of their two saves)."""
+    a, b = aliased(Annotation), aliased(Annotation)
+    differ = (
+        select(
+            a.item_id,
+            a.label.label("label_a"),
+            b.label.label("label_b"),
+            case((a.created_at > b.created_at, a.created_at), else_=b.created_at).label("latest"),
+        )
+        .join(b, and_(b.item_id == a.item_id, b.user_id == user_b))
+        .where(a.project_id == project_id, a.user_id == user_a, a.label != b.label)
+        .subquery()
+    )
+    total = session.scalar(select(func.count()).select_from(differ))
+    rows = session.execute(
+        select(Item.id, Item.text, differ.c.label_a, differ.c.label_b)
+        .join(differ, differ.c.item_id == Item.id)
+        .order_by(differ.c.latest.desc(), Item.id.desc())
+        .limit(limit)
+    ).all()
+    relabels = lead_relabels(session, project_id)
+    return total or 0, [
+        PairDisagreement(item_id, text, label_a, label_b, relabels.get(item_id))
+        for item_id, text, label_a, label_b in rows
+    ]

@@ -16,7 +16,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from workbench.insight.agreement import LANDIS_KOCH_LEGEND, Score, landis_koch
-from workbench.insight.annotators import AnnotatorReport, annotator_report, table_rows, top_confusions
+from workbench.insight.annotators import (
+    AnnotatorReport,
+    PairAgreement,
+    annotator_report,
+    pair_disagreements,
+    table_rows,
+    top_confusions,
+)
 from workbench.store import projects
 from workbench.store.projects import list_projects
 from workbench.store.schema import Project
@@ -227,6 +234,55 @@ def _labels_over_time(report: AnnotatorReport) -> None:
     st.plotly_chart(figure, key="annotators_time_chart")
 
 
+PREVIEW_CHARS = 160
+SHOWN_DISAGREEMENTS = 100
+
+
+def _pair_title(pair: PairAgreement) -> str:
+    kappa = pair.kappa
+    value = f"kappa {kappa.value:.2f}" if kappa.value is not None else "kappa undefined"
+    return f"{pair.user_a} / {pair.user_b} ({value}, {kappa.n_items:,} shared items)"
+
+
+@st.fragment
+def _pair_disagreements(project_id: int, report: AnnotatorReport) -> None:
+    # A fragment: choosing another pair reruns only this query, not the whole report.
+    shared = [pair for pair in report.pairs if pair.kappa.n_items]
+    if not shared:
+        return
+    # Lowest agreement first: the pair the lead most likely wants to look at.
+    shared.sort(key=lambda pair: (pair.kappa.value is None, pair.kappa.value or 0.0))
+    pair = st.selectbox(
+        "Items two annotators labeled differently", shared, format_func=_pair_title, key="annotators_pair"
+    )
+    ids = {stats.username: stats.user_id for stats in report.annotators}
+    with database().read() as db_session:
+        total, found = pair_disagreements(
+            db_session, project_id, ids[pair.user_a], ids[pair.user_b], limit=SHOWN_DISAGREEMENTS
+        )
+    if not total:
+        st.caption(f"{pair.user_a} and {pair.user_b} agree on every item they share.")
+        return
+    shown = f"the newest {len(found)} of " if total > len(found) else ""
+    st.caption(f"Showing {shown}{total:,} items; the text is the item's text as embedded.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "item": d.item_id,
+                    "text": d.text[:PREVIEW_CHARS] + ("..." if len(d.text) > PREVIEW_CHARS else ""),
+                    pair.user_a: d.label_a,
+                    pair.user_b: d.label_b,
+                    "lead's label": d.lead_label,
+                }
+                for d in found
+            ]
+        ),
+        hide_index=True,
+        key="annotators_pair_items",
+    )
+
+
 @st.fragment
 def _confusions(report: AnnotatorReport) -> None:
     # A fragment: choosing another annotator redraws this part only.
@@ -303,6 +359,7 @@ def render() -> None:
         st.plotly_chart(_kappa_heat_map(report), key="annotators_kappa_map")
         st.caption("Hover a cell for the number of items both annotators labeled; empty cells: fewer "
                    "than 2 shared items, or both used one label only.")
+        _pair_disagreements(project.id, report)
     _confusions(report)
     if report.agreement_per_day:
         st.subheader("Agreement with the reference, per day")
