@@ -10,11 +10,12 @@ Everything goes through the code the app, the worker and the CLI use; no row is 
 2. ``workbench.store.users.add_user`` adds a lead and four annotators (``PASSWORDS``).
 3. The worker (``workbench.worker.run_until_empty`` with the handlers of ``workbench.tasks``)
    embeds the items with the bundled all-MiniLM-L6-v2 and runs the first round (diversity).
-4. ``--rounds`` labeling sessions: each annotator claims items (``labeling.claim_next``) and
+4. ``--sessions`` labeling sessions: each annotator claims items (``labeling.claim_next``) and
    labels them (``labeling.save_label`` with ``seconds_spent``) with the true intent, or a wrong
-   but plausible one at the annotator's error rate, skipping and flagging a few. The project has
-   ``overlap`` 2, so every item gets two annotators' labels. After each session the lead asks for
-   a round (``rounds.request_round``) and the worker retrains and queues the next batch.
+   but plausible one at the annotator's error rate, skipping and flagging a few. The first five
+   sessions have ``overlap`` 2 (two annotators' labels per item); then the lead sets overlap 1
+   (``projects.set_overlap``). After each batch the lead asks for a round
+   (``rounds.request_round``) and the worker retrains and queues the next batch.
 5. A noise scan (``workbench.noise.store.request_noise_scan``, run by the worker), then the lead's
    review (``workbench.review.decisions.decide``: relabel, keep, drop, keep one of a near-duplicate
    group) of part of the flags, a last round that trains on those decisions, and the embedding map
@@ -63,7 +64,7 @@ from workbench.rounds import request_round  # noqa: E402
 from workbench.store import jobs, labeling, migrate, projects, users  # noqa: E402
 from workbench.store.engine import Database  # noqa: E402
 from workbench.store.gold import gold_labels  # noqa: E402
-from workbench.store.schema import Item, Job, Round  # noqa: E402
+from workbench.store.schema import Item, Job, Project, Round  # noqa: E402
 from workbench.tasks import schedule_rounds  # noqa: E402
 from workbench.worker import run_until_empty  # noqa: E402
 
@@ -109,6 +110,9 @@ REVIEWED_SHARE = {"annotator_flag": 1.0, "label_conflict": 1.0, "label_issue": 1
 #: Near-duplicate groups in which the lead keeps one message.
 DUPLICATE_GROUPS_DECIDED = 5
 NEAR_DUPLICATE = "near_duplicate"
+#: The first sessions have two annotators per item (``overlap`` 2), to measure agreement; then the
+#: lead sets overlap 1 and every item gets one label.
+OVERLAP_SESSIONS = 5
 #: Hours (UTC) at which the two labeling sessions of a day begin.
 SESSION_HOURS = (9.5, 14.0)
 
@@ -257,12 +261,14 @@ class Team:
                 self.counts[annotator.name]["wrong"] += label != true_label
         return done
 
-    def work_session(self, start: datetime) -> int:
-        """Everyone works through the queue from about ``start``, in time order; items handled."""
+    def work_session(self, start: datetime, share: float = 1.0) -> tuple[int, datetime]:
+        """Everyone works through the queue from about ``start``, in time order, handling ``share``
+        of their usual number of items; (items handled, when the last one was done)."""
         clock: list[tuple[datetime, int]] = []
         for index, annotator in enumerate(ANNOTATORS):
             heapq.heappush(clock, (start + timedelta(minutes=self.rng.uniform(0, 75)), index))
         handled = Counter[int]()
+        last = start
         while clock:
             now, index = heapq.heappop(clock)
             annotator = ANNOTATORS[index]
@@ -270,12 +276,13 @@ class Team:
             if done is None:
                 continue
             handled[index] += 1
-            if handled[index] < annotator.per_session:
+            last = max(last, done)
+            if handled[index] < round(annotator.per_session * share):
                 pause = self.rng.uniform(1, 4)
                 if self.rng.random() < 0.03:  # a coffee, a question, a meeting
                     pause += self.rng.uniform(180, 900)
                 heapq.heappush(clock, (done + timedelta(seconds=pause), index))
-        return sum(handled.values())
+        return sum(handled.values()), last
 
 
 def lead_review(db: Database, project_id: int, lead_id: int, truth: dict[int, str]) -> Counter[str]:
@@ -342,7 +349,7 @@ def models_dir_for(db_path: Path) -> Path:
     return REPO_ROOT / "models" / db_path.stem
 
 
-def build(db_path: Path, data: Path, n_rounds: int, seed: int) -> None:
+def build(db_path: Path, data: Path, n_sessions: int, seed: int) -> None:
     models_dir = models_dir_for(db_path)
     # Files left by an earlier showcase of the same name belong to a database that is gone.
     shutil.rmtree(models_dir, ignore_errors=True)
@@ -393,13 +400,22 @@ def build(db_path: Path, data: Path, n_rounds: int, seed: int) -> None:
     team = Team(db, project_id, truth, seed)
     with db.read() as session:
         lead_id = users.get_user(session, LEAD).id
-    for number, start in enumerate(session_starts(n_rounds, build_time), start=1):
-        with steps.step(f"session {number} ({start:%a %H:%M}) + round"):
-            handled = team.work_session(start)
+    for number, start in enumerate(session_starts(n_sessions, build_time), start=1):
+        if number == OVERLAP_SESSIONS + 1:
             with db.write() as session:
-                request_round(session, project_id, user_id=lead_id)
-            run_jobs(db)
-            print(f"   {handled} items handled; {_round_line(db, project_id)}")
+                project = session.get(Project, project_id)
+                projects.set_overlap(session, project, 1, actor=LEAD, user_id=lead_id)
+            print("-- the lead sets overlap 1: agreement is known, single labels from now on")
+        # With one label per item a batch lasts half a session: the lead asks for a round midway.
+        halves = 1 if number <= OVERLAP_SESSIONS else 2
+        with steps.step(f"session {number} ({start:%a %H:%M}) + {halves} round(s)"):
+            for _ in range(halves):
+                handled, last = team.work_session(start, share=1 / halves)
+                with db.write() as session:
+                    request_round(session, project_id, user_id=lead_id)
+                run_jobs(db)
+                print(f"   {handled} items handled; {_round_line(db, project_id)}")
+                start = last + timedelta(minutes=10)
 
     with steps.step("noise scan (worker)"):
         with db.write() as session:
@@ -457,12 +473,14 @@ def main(argv: list[str] | None = None) -> int:
         "--db", type=Path, default=REPO_ROOT / "db" / "showcase.sqlite", help="SQLite file to create"
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="banking77.jsonl (id, text, label)")
-    parser.add_argument("--rounds", type=int, default=8, help="labeling sessions, each followed by a round")
+    parser.add_argument(
+        "--sessions", type=int, default=8, help="labeling sessions (two a day); a round follows each batch"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="replace an existing database file")
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.sessions < 1:
+        parser.error("--sessions must be at least 1")
     if not args.data.is_file():
         parser.error(f"{args.data}: no such file (BANKING77 as JSONL with id, text, label)")
     if args.db.exists():
@@ -470,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.db} exists; --force replaces it")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-    build(args.db, args.data, args.rounds, args.seed)
+    build(args.db, args.data, args.sessions, args.seed)
     return 0
 
 
