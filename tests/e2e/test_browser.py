@@ -43,8 +43,7 @@ def _labels(db_url: str) -> dict[str, str]:
 
 def test_an_annotator_labels_with_keys_and_undoes_and_html_stays_text(app, new_page):
     page = new_page()
-    _sign_in(page, app.url, "ann")
-    page.get_by_role("link", name="Label").click()
+    _sign_in(page, app.url, "ann")  # an annotator's home is the labeling page
 
     _wait_for_item(page, SCRIPT_INSTRUCTION)
     # As a text element (the correct-the-response form holds it too, in its text area).
@@ -101,6 +100,6 @@ def test_the_admin_page_is_reachable_by_url_for_a_lead_only(app, new_page):
     _sign_in(annotator, app.url, "ann")
     _open_by_url(annotator, "/admin")
     annotator.wait_for_url(f"{app.url}/", timeout=TIMEOUT_MS)
-    annotator.get_by_role("heading", name="Overview").wait_for(timeout=TIMEOUT_MS)
+    annotator.get_by_role("heading", name="Label").wait_for(timeout=TIMEOUT_MS)  # the annotator's home
     assert annotator.get_by_role("heading", name="Users").count() == 0
     assert annotator.get_by_text("Create a user").count() == 0

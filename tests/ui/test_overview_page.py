@@ -19,8 +19,13 @@ def _metrics(at) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
 
+def _overview(at):
+    """Open the Overview (an annotator's session starts on the Label page)."""
+    return at.switch_page("views/overview.py").run()
+
+
 def test_without_projects_the_overview_tells_how_to_import(signed_in):
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
     assert len(at.info) == 1
     assert "python -m workbench import FILE --project NAME" in at.info[0].value
 
@@ -28,7 +33,7 @@ def test_without_projects_the_overview_tells_how_to_import(signed_in):
 def test_a_project_without_items_tells_how_to_import(app_db, signed_in):
     with app_db.write() as session:
         add_project(session)
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
     assert "python -m workbench import FILE --project NAME" in at.info[0].value
 
 
@@ -57,7 +62,7 @@ def demo(app_db):
 
 
 def test_the_overview_shows_the_project_figures_schema_imports_and_samples(demo, signed_in):
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
 
     assert not at.exception
     assert [header.value for header in at.header] == ["demo"]
@@ -80,7 +85,7 @@ def test_html_and_script_in_a_sample_are_shown_as_literal_text(app_db, signed_in
         project = add_project(session)
         add_item(session, project, {"instruction": XSS_INSTRUCTION, "input": "",
                                     "output": XSS_OUTPUT})
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
 
     assert XSS_INSTRUCTION in texts(at)
     assert XSS_OUTPUT in texts(at)
@@ -102,7 +107,7 @@ def test_chats_are_shown_as_turns_with_their_roles(app_db, signed_in):
             {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"},
             {"role": "assistant", "content": "Hi."},
         ]}, shape="messages")
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
 
     turns = [
         (message.avatar, [caption.value for caption in message.caption],
@@ -126,7 +131,7 @@ def test_the_sample_browser_pages_and_filters(app_db, signed_in):
                                         "output": "done"}, label=("chat", "code")[i % 2])
         add_item(session, project, {"instruction": "An old task", "input": "", "output": "x"},
                  status="dropped")
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
     key = f"_{project.id}"
 
     def instructions() -> list[str]:
@@ -156,7 +161,7 @@ def test_background_jobs_show_their_progress_and_failures(demo, signed_in):
     with demo.write() as session:
         project = get_project(session, "demo")
         jobs.enqueue(session, "embed", project_id=project.id)
-    at = signed_in("ann")
+    at = _overview(signed_in("ann"))
     bars = [element.proto.text for element in at.get("progress")]
     assert bars == ["Embedding the samples: waiting for the worker (`./run.sh worker`)"]
 

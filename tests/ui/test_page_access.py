@@ -39,6 +39,15 @@ def test_signed_out_and_password_owing_sessions_get_a_single_page():
     assert auth.pages_for_user(lead) == auth.pages_for("lead")
 
 
+def test_annotators_start_on_the_label_page_and_leads_on_the_overview():
+    lead = SignedInUser(id=1, username="boss", role="lead", must_change_password=False)
+    annotator = replace(lead, username="ann", role="annotator")
+    assert auth.home_page(annotator).title == "Label"
+    assert auth.home_page(lead).title == "Overview"
+    assert auth.home_page(replace(annotator, must_change_password=True)) == auth.NEW_PASSWORD_PAGE
+    assert auth.home_page(None) == auth.SIGN_IN_PAGE
+
+
 def test_an_annotator_cannot_open_a_lead_only_page(account_page_lead_only, signed_in):
     annotator = signed_in("ann")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -57,6 +66,7 @@ def test_a_role_change_takes_effect_on_the_next_run(account_page_lead_only, app_
 
     at.run()
 
-    assert [title.value for title in at.title] == ["Overview"]
+    # The account page is gone; the session lands on the annotator's home.
+    assert [title.value for title in at.title] == ["Label"]
     with pytest.raises(ValueError):
         at.switch_page(ACCOUNT_PAGE)

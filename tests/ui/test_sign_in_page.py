@@ -13,9 +13,9 @@ def _titles(at) -> list[str]:
     return [title.value for title in at.title]
 
 
-def test_signing_in_opens_the_overview_and_signing_out_returns_to_sign_in(signed_in):
+def test_signing_in_opens_the_home_page_and_signing_out_returns_to_sign_in(signed_in):
     at = signed_in("ann")
-    assert _titles(at) == ["Overview"]
+    assert _titles(at) == ["Label"]  # an annotator's home
     assert "ann" in at.sidebar.caption[0].value
 
     at.button(key="sign_out").click().run()

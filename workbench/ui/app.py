@@ -2,7 +2,8 @@
 
 Every run re-reads the signed-in user from the database and registers with ``st.navigation``
 only the pages that user may see (``auth.pages_for_user``): a page that is not registered cannot
-be reached, not even by its URL. A user deactivated meanwhile is signed out at once.
+be reached, not even by its URL. A user deactivated meanwhile is signed out at once. The role's
+home (``auth.home_page``: Label for annotators, Overview for leads) is the default page.
 """
 
 from __future__ import annotations
@@ -32,11 +33,9 @@ def main() -> None:
     if user is None and session.signed_in_id() is not None:
         session.end(session.DEACTIVATED_NOTICE)
     specs = auth.pages_for_user(user)
+    home = auth.home_page(user)
     navigation = st.navigation(
-        [
-            st.Page(spec.path, title=spec.title, icon=spec.icon, default=index == 0)
-            for index, spec in enumerate(specs)
-        ],
+        [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec == home) for spec in specs],
         # Sign-in and the forced password change are single pages: no menu to show.
         position="sidebar" if len(specs) > 1 else "hidden",
     )

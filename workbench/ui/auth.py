@@ -58,8 +58,8 @@ class PageSpec:
 SIGN_IN_PAGE = PageSpec("views/sign_in.py", "Sign in", ":material/login:")
 NEW_PASSWORD_PAGE = PageSpec("views/new_password.py", "Choose a password", ":material/key:")
 
-#: The pages of a signed-in user, in navigation order; the first one a role may see is its home.
-#: A lead-only page is added here with ``roles=LEAD_ONLY``.
+#: The pages of a signed-in user, in navigation order; the first one a role may see is its home
+#: unless ``HOME_PAGES`` names another. A lead-only page is added here with ``roles=LEAD_ONLY``.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/overview.py", "Overview", ":material/dashboard:"),
     PageSpec("views/label.py", "Label", ":material/label:"),
@@ -71,6 +71,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/admin.py", "Users", ":material/manage_accounts:", roles=LEAD_ONLY),
     PageSpec("views/account.py", "Account", ":material/person:"),
 )
+
+
+#: A role's home (the page it opens on after sign-in) when that is not its first page in ``PAGES``:
+#: annotators spend their day labeling; leads start on the Overview.
+HOME_PAGES: dict[str, str] = {"annotator": "views/label.py"}
 
 
 class PasswordChangeError(users.UserError):
@@ -90,6 +95,13 @@ def pages_for_user(user: SignedInUser | None) -> list[PageSpec]:
     if user.must_change_password:
         return [NEW_PASSWORD_PAGE]
     return pages_for(user.role)
+
+
+def home_page(user: SignedInUser | None) -> PageSpec | None:
+    """The page of ``pages_for_user(user)`` a session opens on (None if it has no page)."""
+    pages = pages_for_user(user)
+    wanted = HOME_PAGES.get(user.role) if user is not None else None
+    return next((page for page in pages if page.path == wanted), pages[0] if pages else None)
 
 
 def _signed_in(user: User) -> SignedInUser:
