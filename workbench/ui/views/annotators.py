@@ -280,6 +280,7 @@ def _pair_disagreements(project_id: int, report: AnnotatorReport) -> None:
         ),
         hide_index=True,
         key="annotators_pair_items",
+        column_config={"text": st.column_config.TextColumn(width="large")},
     )
 
 
