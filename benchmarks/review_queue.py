@@ -61,18 +61,38 @@ def fill(db: Database, n_items: int, flag_share: float, rng: np.random.Generator
         labels = rng.choice(LABELS, size=n_items)
         rows = []
         for i in range(n_items):
-            sample = {"instruction": f"Customer question number {i} about {labels[i]}", "output": f"Answer {i}."}
+            sample = {
+                "instruction": f"Customer question number {i} about {labels[i]}",
+                "output": f"Answer {i}.",
+            }
             text = normalize_text(f"{sample['instruction']}\n\n{sample['output']}")
-            rows.append({"project_id": project_id, "shape": "alpaca", "sample": sample, "text": text,
-                         "content_hash": content_hash(text), "imported_label": str(labels[i]),
-                         "status": "active", "source_file": "bench.jsonl", "source_line": i + 1})  # fmt: skip
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "shape": "alpaca",
+                    "sample": sample,
+                    "text": text,
+                    "content_hash": content_hash(text),
+                    "imported_label": str(labels[i]),
+                    "status": "active",
+                    "source_file": "bench.jsonl",
+                    "source_line": i + 1,
+                }
+            )
         session.execute(insert(Item), rows)
         ids = np.array(sorted(session.scalars(select(Item.id).where(Item.project_id == project_id))))
         annotated = rng.choice(ids, size=n_items // 10, replace=False)
         session.execute(
             insert(Annotation),
-            [{"project_id": project_id, "item_id": int(item_id), "user_id": users[ANNOTATORS[k % 5]],
-              "label": str(rng.choice(LABELS))} for k, item_id in enumerate(annotated)],  # fmt: skip
+            [
+                {
+                    "project_id": project_id,
+                    "item_id": int(item_id),
+                    "user_id": users[ANNOTATORS[k % 5]],
+                    "label": str(rng.choice(LABELS)),
+                }
+                for k, item_id in enumerate(annotated)
+            ],
         )
         flagged = rng.choice(ids, size=int(n_items * flag_share), replace=False)
         flags = []
@@ -81,27 +101,67 @@ def fill(db: Database, n_items: int, flag_share: float, rng: np.random.Generator
             if kind == 0:
                 given, suggested = rng.choice(LABELS, size=2, replace=False)
                 quality = float(rng.uniform(0, 0.3))
-                flags.append(("label_issue", item_id, 1 - quality,
-                              {"given_label": str(given), "suggested_label": str(suggested),
-                               "label_quality": quality, "p_given": quality, "p_suggested": 0.8}))  # fmt: skip
+                flags.append(
+                    (
+                        "label_issue",
+                        item_id,
+                        1 - quality,
+                        {
+                            "given_label": str(given),
+                            "suggested_label": str(suggested),
+                            "label_quality": quality,
+                            "p_given": quality,
+                            "p_suggested": 0.8,
+                        },
+                    )
+                )
             elif kind == 1 and k + 10 < len(flagged):
                 group = [item_id, int(flagged[k + 5]), int(flagged[k + 10])]
-                flags.append(("near_duplicate", item_id, 0.3,
-                              {"group": str(group[0]), "group_size": 3, "members": [str(m) for m in group],
-                               "nearest": str(group[1]), "similarity": 0.97}))  # fmt: skip
+                flags.append(
+                    (
+                        "near_duplicate",
+                        item_id,
+                        0.3,
+                        {
+                            "group": str(group[0]),
+                            "group_size": 3,
+                            "members": [str(m) for m in group],
+                            "nearest": str(group[1]),
+                            "similarity": 0.97,
+                        },
+                    )
+                )
             elif kind == 2:
-                flags.append(("disagreement", item_id, 0.5,
-                              {"votes": {"billing": 1, "bug": 1}, "n_annotators": 2, "majority_label": None,
-                               "needs_adjudication": True}))  # fmt: skip
+                flags.append(
+                    (
+                        "disagreement",
+                        item_id,
+                        0.5,
+                        {
+                            "votes": {"billing": 1, "bug": 1},
+                            "n_annotators": 2,
+                            "majority_label": None,
+                            "needs_adjudication": True,
+                        },
+                    )
+                )
             else:
                 name = list(HEURISTICS)[k % len(HEURISTICS)]
                 flags.append((name, item_id, float(rng.uniform(0.1, 0.9)), HEURISTICS[name](item_id)))
         resolved = set(rng.choice(len(flags), size=len(flags) // 10, replace=False).tolist())
         session.execute(
             insert(NoiseFlag),
-            [{"project_id": project_id, "item_id": item_id, "detector": detector, "severity": severity,
-              "evidence": evidence, "status": "resolved" if k in resolved else "open"}
-             for k, (detector, item_id, severity, evidence) in enumerate(flags)],  # fmt: skip
+            [
+                {
+                    "project_id": project_id,
+                    "item_id": item_id,
+                    "detector": detector,
+                    "severity": severity,
+                    "evidence": evidence,
+                    "status": "resolved" if k in resolved else "open",
+                }
+                for k, (detector, item_id, severity, evidence) in enumerate(flags)
+            ],
         )
     return project_id, users["lead"]
 
@@ -122,7 +182,9 @@ def timed(fn, repeats: int) -> tuple[float, float, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--flag-share", type=float, default=0.2, help="share of items with a flag")
     parser.add_argument("--repeats", type=int, default=5)
@@ -148,7 +210,9 @@ def main() -> None:
             "counts per detector": lambda s: open_counts(s, project_id),
             "page 1, no filter": lambda s: queue_page(s, project_id, page=1),
             "page 1,000, no filter": lambda s: queue_page(s, project_id, page=1000),
-            "detector short_output": lambda s: queue_page(s, project_id, QueueFilter(detectors=("short_output",))),
+            "detector short_output": lambda s: queue_page(
+                s, project_id, QueueFilter(detectors=("short_output",))
+            ),
             "near_duplicate (related items)": lambda s: queue_page(
                 s, project_id, QueueFilter(detectors=("near_duplicate",))
             ),

@@ -56,7 +56,10 @@ def make_project(db: Database) -> Setup:
     """
     with db.write() as session:
         project = projects.create_project(
-            session, "support", labels=projects.make_label_schema(list(LABELS)), embedding_model="fake-trigram-32"
+            session,
+            "support",
+            labels=projects.make_label_schema(list(LABELS)),
+            embedding_model="fake-trigram-32",
         )
         lead = add_user(session, "boss", "lead")
         other_lead = add_user(session, "deputy", "lead")
@@ -65,42 +68,87 @@ def make_project(db: Database) -> Setup:
         for line, (name, (instruction, output, label)) in enumerate(SAMPLES.items(), start=1):
             text = normalize_text(f"{instruction}\n\n{output}")
             item = Item(
-                project_id=project.id, shape="alpaca", sample={"instruction": instruction, "output": output},
-                text=text, content_hash=content_hash(text), imported_label=label, source_file="support.jsonl",
+                project_id=project.id,
+                shape="alpaca",
+                sample={"instruction": instruction, "output": output},
+                text=text,
+                content_hash=content_hash(text),
+                imported_label=label,
+                source_file="support.jsonl",
                 source_line=line,
-            )  # fmt: skip
+            )
             session.add(item)
             session.flush()
             items[name] = item.id
         session.add_all(
             [
-                Annotation(project_id=project.id, item_id=items["split"], user_id=annotators["ann1"], label="billing"),
-                Annotation(project_id=project.id, item_id=items["split"], user_id=annotators["ann2"], label="bug"),
-                Annotation(project_id=project.id, item_id=items["terse"], user_id=annotators["ann2"], label="billing"),
+                Annotation(
+                    project_id=project.id, item_id=items["split"], user_id=annotators["ann1"], label="billing"
+                ),
+                Annotation(
+                    project_id=project.id, item_id=items["split"], user_id=annotators["ann2"], label="bug"
+                ),
+                Annotation(
+                    project_id=project.id, item_id=items["terse"], user_id=annotators["ann2"], label="billing"
+                ),
             ]
         )
         group = [items["dup_a"], items["dup_b"], items["dup_c"]]
         specs = [
-            ("mislabeled", "label_issue", 0.9, {"given_label": "bug", "suggested_label": "billing",
-                                                "label_quality": 0.1, "p_given": 0.05, "p_suggested": 0.9}),
+            (
+                "mislabeled",
+                "label_issue",
+                0.9,
+                {
+                    "given_label": "bug",
+                    "suggested_label": "billing",
+                    "label_quality": 0.1,
+                    "p_given": 0.05,
+                    "p_suggested": 0.9,
+                },
+            ),
             ("mislabeled", "short_output", 0.2, {"response_chars": 3, "response": "..."}),
             ("empty", "short_output", 0.9, {"response_chars": 0}),
             ("terse", "short_output", 0.25, {"response_chars": 3, "response": "..."}),
-            ("split", "disagreement", 1.0, {"votes": {"billing": 1, "bug": 1}, "n_annotators": 2,
-                                            "majority_label": None, "needs_adjudication": True}),
-            ("flagged", "annotator_flag", 0.8, {"reason": "harmful_response", "comment": "rude <b>answer</b>",
-                                                "by": "ann1"}),
-        ]  # fmt: skip
+            (
+                "split",
+                "disagreement",
+                1.0,
+                {
+                    "votes": {"billing": 1, "bug": 1},
+                    "n_annotators": 2,
+                    "majority_label": None,
+                    "needs_adjudication": True,
+                },
+            ),
+            (
+                "flagged",
+                "annotator_flag",
+                0.8,
+                {"reason": "harmful_response", "comment": "rude <b>answer</b>", "by": "ann1"},
+            ),
+        ]
         for member in group:
             nearest = group[1] if member == group[0] else group[0]
-            evidence = {"group": str(group[0]), "group_size": 3, "members": [str(m) for m in group],
-                        "nearest": str(nearest), "similarity": 0.97}  # fmt: skip
+            evidence = {
+                "group": str(group[0]),
+                "group_size": 3,
+                "members": [str(m) for m in group],
+                "nearest": str(nearest),
+                "similarity": 0.97,
+            }
             name = next(n for n, i in items.items() if i == member)
             specs.append((name, "near_duplicate", 0.3, evidence))
         flags: dict[str, list[int]] = {}
         for name, detector, severity, evidence in specs:
-            flag = NoiseFlag(project_id=project.id, item_id=items[name], detector=detector, severity=severity,
-                             evidence=evidence, user_id=annotators["ann1"] if detector == "annotator_flag" else None)
+            flag = NoiseFlag(
+                project_id=project.id,
+                item_id=items[name],
+                detector=detector,
+                severity=severity,
+                evidence=evidence,
+                user_id=annotators["ann1"] if detector == "annotator_flag" else None,
+            )
             session.add(flag)
             session.flush()
             flags.setdefault(name, []).append(flag.id)

@@ -55,12 +55,17 @@ def test_keep_resolves_the_flags_leaves_the_item_and_undo_reopens_them(db):
     assert _flag_status(db, s.flags["mislabeled"]) == ["resolved", "resolved"]
     with db.read() as session:
         decision = session.get(Decision, decision_id)
-        assert decision.reason == "checked by hand" and sorted(decision.after["flags"]) == s.flags["mislabeled"]
+        assert (
+            decision.reason == "checked by hand" and sorted(decision.after["flags"]) == s.flags["mislabeled"]
+        )
         assert session.get(Item, s.items["mislabeled"]).status == "active"
         assert gold_labels(session, s.project_id, include_imported=True)[s.items["mislabeled"]].label == "bug"
     action, entity_id, _, after = _audit(db, s)[-1]
     assert (action, entity_id, after["decision_id"], after["reason"]) == (
-        "decision.keep", str(s.items["mislabeled"]), decision_id, "checked by hand"
+        "decision.keep",
+        str(s.items["mislabeled"]),
+        decision_id,
+        "checked by hand",
     )
 
     _undo(db, s, decision_id)
@@ -104,7 +109,9 @@ def test_relabel_becomes_the_gold_label_the_next_round_trains_on_and_undo_restor
 
 def test_relabel_refuses_a_label_outside_the_schema_and_changes_nothing(db):
     s = make_project(db)
-    with pytest.raises(DecisionError, match="unknown label 'refund'; the project's labels are: billing, bug, other"):
+    with pytest.raises(
+        DecisionError, match="unknown label 'refund'; the project's labels are: billing, bug, other"
+    ):
         _decide(db, s, "mislabeled", "relabel", label="refund")
     with db.read() as session:
         assert session.scalar(select(Decision.id)) is None
@@ -167,7 +174,9 @@ def test_undoing_an_edit_that_was_edited_again_is_refused(db):
     s = make_project(db)
     decision_id = _decide(db, s, "terse", "edit", response="Refunds within 30 days.")
     with db.write() as session:
-        correct_response(session, s.project_id, s.annotators["ann1"], s.items["terse"], "Refunds within 14 days.")
+        correct_response(
+            session, s.project_id, s.annotators["ann1"], s.items["terse"], "Refunds within 14 days."
+        )
     with pytest.raises(DecisionError, match="edited again since .* undo that edit first"):
         _undo(db, s, decision_id)
     with db.read() as session:
@@ -200,7 +209,9 @@ def test_a_later_decision_on_a_group_member_supersedes_keep_one(db):
     s = make_project(db)
     decision_id = _decide(db, s, "dup_a", "keep_one")
     later = _decide(db, s, "dup_c", "drop")
-    with pytest.raises(DecisionError, match=f"superseded by decision {later} \\(drop of item {s.items['dup_c']}\\)"):
+    with pytest.raises(
+        DecisionError, match=f"superseded by decision {later} \\(drop of item {s.items['dup_c']}\\)"
+    ):
         _undo(db, s, decision_id)
 
 
@@ -246,8 +257,8 @@ def test_a_bulk_decision_is_undone_as_one_batch(db):
     with db.read() as session:
         assert {session.get(Item, s.items[name]).status for name in ("empty", "terse")} == {"active"}
         recent = recent_decisions(session, s.project_id)
-        assert [r.action for r in recent] == ["undo", "undo", "drop", "drop"]
-        assert all(r.undone for r in recent[2:]) and recent[0].username == "boss"
+        assert [(r.action, r.n_items, r.undone) for r in recent] == [("undo", 2, False), ("drop", 2, True)]
+        assert recent[0].username == "boss" and recent[1].reason == "junk"
     with db.write() as session:
         assert undo_last(session, s.project_id, s.lead) is None  # nothing left that stands
 
@@ -266,7 +277,10 @@ def test_only_an_active_lead_decides(db):
     s = make_project(db)
     with db.write() as session, pytest.raises(DecisionError, match="only an active lead"):
         decide(session, s.project_id, s.annotators["ann1"], DecisionRequest(s.items["empty"], "drop"))
-    with db.write() as session, pytest.raises(DecisionError, match="unknown action 'delete'; valid actions: keep"):
+    with (
+        db.write() as session,
+        pytest.raises(DecisionError, match="unknown action 'delete'; valid actions: keep"),
+    ):
         decide(session, s.project_id, s.lead, DecisionRequest(s.items["empty"], "delete"))
 
 

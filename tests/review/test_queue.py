@@ -47,8 +47,12 @@ def test_filters_by_detector_severity_label_annotator_and_text(db):
 def test_the_label_filter_follows_the_leads_relabel(db):
     s = make_project(db)
     with db.write() as session:
-        decide(session, s.project_id, s.lead,
-               DecisionRequest(s.items["mislabeled"], "relabel", label="billing", flag_ids=()))  # fmt: skip
+        decide(
+            session,
+            s.project_id,
+            s.lead,
+            DecisionRequest(s.items["mislabeled"], "relabel", label="billing", flag_ids=()),
+        )
     assert _names(db, s, QueueFilter(label="billing")) == ["mislabeled", "dup_a", "dup_b", "terse"]
 
 
@@ -58,7 +62,8 @@ def test_the_cluster_filter_uses_the_maps_clusters(db, monkeypatch):
     monkeypatch.setattr(review_queue, "item_clusters", lambda session, project_id: clusters)
     assert _names(db, s, QueueFilter(cluster=1)) == ["dup_b", "terse"]
     with db.read() as session:
-        assert review_queue.filter_choices(session, s.project_id) == {"annotators": ["ann1", "ann2"], "clusters": [0, 1]}
+        choices = review_queue.filter_choices(session, s.project_id)
+    assert choices == {"annotators": ["ann1", "ann2"], "clusters": [0, 1]}
 
 
 def test_pages(db):
@@ -120,10 +125,16 @@ def test_a_decided_item_leaves_the_queue_and_an_undo_brings_it_back(db):
     assert "empty" in _names(db, s)
     with db.write() as session:
         # An edit that answers none of the flags leaves the item in the queue, showing the new text.
-        decide(session, s.project_id, s.lead,
-               DecisionRequest(s.items["empty"], "edit", response="Click 'Forgot'.", flag_ids=()))  # fmt: skip
+        decide(
+            session,
+            s.project_id,
+            s.lead,
+            DecisionRequest(s.items["empty"], "edit", response="Click 'Forgot'.", flag_ids=()),
+        )
     with db.read() as session:
-        row = next(r for r in queue_page(session, s.project_id, page_size=20).rows if r.item.id == s.items["empty"])
+        row = next(
+            r for r in queue_page(session, s.project_id, page_size=20).rows if r.item.id == s.items["empty"]
+        )
     assert row.edited and row.sample["output"] == "Click 'Forgot'." and row.item.sample["output"] == ""
 
 
@@ -148,7 +159,9 @@ def test_bulk_keep_of_a_filter_answers_only_the_matching_flags_and_is_undone_at_
 def test_bulk_keep_one_per_group_and_keep_of_a_whole_group(db):
     s = make_project(db)
     with db.write() as session:
-        outcome = decide_filter(session, s.project_id, s.lead, QueueFilter(detectors=("near_duplicate",)), "keep_one")
+        outcome = decide_filter(
+            session, s.project_id, s.lead, QueueFilter(detectors=("near_duplicate",)), "keep_one"
+        )
     assert outcome.item_ids == [s.items["dup_a"]]
     with db.read() as session:
         assert kept_by_lead(session, s.project_id) == {s.items["dup_a"]}

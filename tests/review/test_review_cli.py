@@ -39,10 +39,14 @@ def test_list_shows_the_queue_with_evidence_and_json(cli_db):
     s = make_project(cli_db)
     result = _run("list", "--project", "support", "--detector", "label_issue")
     assert result.exit_code == 0, result.output
+    item = s.items["mislabeled"]
     assert result.output.splitlines() == [
-        f"item {s.items['mislabeled']}  severity 0.90  bug (imported)  My card was charged twice Refund issued.",
-        "    label_issue 0.90: given label: bug (probability 5%) | suggested label: billing (probability 90%) | "
-        "label quality: 0.1 (0 = surely wrong, 1 = surely right)",
+        f"item {item}  severity 0.90  bug (imported)  My card was charged twice Refund issued.",
+        (
+            "    label_issue 0.90: given label: bug (probability 5%) | "
+            "suggested label: billing (probability 90%) | "
+            "label quality: 0.1 (0 = surely wrong, 1 = surely right)"
+        ),
         "    short_output 0.20: the response has no letter or digit: '...'",  # all of the item's flags
         "1 flagged item(s); showing 1",
     ]
@@ -55,11 +59,14 @@ def test_list_shows_the_queue_with_evidence_and_json(cli_db):
 def test_decide_as_a_named_lead_and_undo(cli_db):
     s = make_project(cli_db)
     item = s.items["mislabeled"]
-    result = _run("decide", "--project", "support", "--item", str(item), "--action", "relabel", "--label", "billing")
+    result = _run(
+        "decide", "--project", "support", "--item", str(item), "--action", "relabel", "--label", "billing"
+    )
     assert result.exit_code == 1 and "there are 2 active leads: say which one with --as NAME" in result.output
     args = ["decide", "--project", "support", "--item", str(item), "--action", "relabel", "--as", "boss"]
     result = _run(*args, "--label", "refund")
-    assert result.exit_code == 1 and "unknown label 'refund'; the project's labels are: billing, bug, other" in result.output
+    assert result.exit_code == 1
+    assert "unknown label 'refund'; the project's labels are: billing, bug, other" in result.output
     result = _run(*args, "--label", "billing", "--reason", "double charge")
     assert result.exit_code == 0, result.output
     with cli_db.read() as session:
@@ -76,8 +83,19 @@ def test_decide_as_a_named_lead_and_undo(cli_db):
 
 def test_bulk_drop_of_a_filter_with_confirmation(cli_db):
     s = make_project(cli_db)
-    args = ["bulk", "--project", "support", "--detector", "short_output", "--min-severity", "0.5",
-            "--action", "drop", "--as", "deputy"]  # fmt: skip
+    args = [
+        "bulk",
+        "--project",
+        "support",
+        "--detector",
+        "short_output",
+        "--min-severity",
+        "0.5",
+        "--action",
+        "drop",
+        "--as",
+        "deputy",
+    ]
     result = runner.invoke(app, ["review", *args], input="n\n")
     assert result.exit_code == 1 and "drop 1 item(s)?" in result.output and "nothing changed" in result.output
     result = _run(*args, "--yes", "--reason", "no answer")

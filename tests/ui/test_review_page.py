@@ -24,8 +24,10 @@ def test_the_lead_sees_flags_with_evidence_relabels_and_undoes(app_db, signed_in
     s = make_project(app_db)
     at = _review(signed_in)
     shown = texts(at)
-    assert "given label: bug (probability 5%)\nsuggested label: billing (probability 90%)\n" \
-           "label quality: 0.1 (0 = surely wrong, 1 = surely right)" in shown  # fmt: skip
+    assert (
+        "given label: bug (probability 5%)\nsuggested label: billing (probability 90%)\n"
+        "label quality: 0.1 (0 = surely wrong, 1 = surely right)" in shown
+    )
     assert "Tell me a joke <script>alert(1)</script>" in shown  # HTML in a sample is text
     assert "flagged by ann1: Harmful response\ncomment: rude <b>answer</b>" in shown
     assert "votes: billing 1, bug 1\nann1: billing\nann2: bug\na tie: the lead decides (relabel)" in shown
@@ -45,7 +47,9 @@ def test_the_lead_sees_flags_with_evidence_relabels_and_undoes(app_db, signed_in
     assert not at.exception
     with app_db.read() as session:
         assert item not in gold_labels(session, s.project_id)
-        assert {f.status for f in session.scalars(select(NoiseFlag).where(NoiseFlag.item_id == item))} == {"open"}
+        assert {f.status for f in session.scalars(select(NoiseFlag).where(NoiseFlag.item_id == item))} == {
+            "open"
+        }
     assert f"review_relabel_{item}" in {button.key for button in at.button}
 
 

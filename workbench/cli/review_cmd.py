@@ -34,20 +34,24 @@ from workbench.review.decisions import (
     undo,
     undo_last,
 )
-from workbench.review.queue import QueueError, QueueFilter, matching, load_rows
+from workbench.review.queue import QueueError, QueueFilter, load_rows, matching
 from workbench.store.migrate import upgrade
 from workbench.store.projects import get_project
 from workbench.store.schema import Job, User
 from workbench.worker import run_until_empty
 
-review_app = typer.Typer(help="The lead's review: flagged items, cleaning decisions, undo.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="The lead's review: flagged items, cleaning decisions, undo.", no_args_is_help=True
+)
 app.add_typer(review_app, name="review")
 
 USER_ENV = "WORKBENCH_USER"
 PREVIEW_CHARS = 70
 
 PROJECT = typer.Option(..., "--project", help="Project name.")
-AS_LEAD = typer.Option(None, "--as", help=f"Lead to decide as (default: {USER_ENV}, else the only active lead).")
+AS_LEAD = typer.Option(
+    None, "--as", help=f"Lead to decide as (default: {USER_ENV}, else the only active lead)."
+)
 DETECTORS = typer.Option(None, "--detector", help="Only flags of this detector (repeatable).")
 LABEL_FILTER = typer.Option(None, "--label", help="Only items with this gold label (imported included).")
 ANNOTATOR = typer.Option(None, "--annotator", help="Only items this annotator labeled.")
@@ -105,7 +109,9 @@ def list_(
     min_severity: float = MIN_SEVERITY,
     max_severity: float = MAX_SEVERITY,
     limit: int = typer.Option(20, "--limit", min=1, help="Items to show."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line (item, label, flags with evidence)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per line (item, label, flags with evidence)."
+    ),
 ) -> None:
     """The review queue, most severe first, with each flag's evidence."""
     _start()
@@ -120,10 +126,29 @@ def list_(
     for row in rows:
         gold = None if row.label is None else {"label": row.label.label, "source": row.label.source}
         if as_json:
-            flags = [{"id": f.id, "detector": f.detector, "severity": f.severity, "title": f.explanation.title,
-                      "lines": f.explanation.lines, "related": f.explanation.related} for f in row.flags]  # fmt: skip
-            typer.echo(json.dumps({"item_id": row.item.id, "severity": row.severity, "label": gold,
-                                   "text": row.item.text, "flags": flags}, ensure_ascii=False))  # fmt: skip
+            flags = [
+                {
+                    "id": f.id,
+                    "detector": f.detector,
+                    "severity": f.severity,
+                    "title": f.explanation.title,
+                    "lines": f.explanation.lines,
+                    "related": f.explanation.related,
+                }
+                for f in row.flags
+            ]
+            typer.echo(
+                json.dumps(
+                    {
+                        "item_id": row.item.id,
+                        "severity": row.severity,
+                        "label": gold,
+                        "text": row.item.text,
+                        "flags": flags,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             continue
         preview = " ".join(row.item.text.split())[:PREVIEW_CHARS]
         shown_label = "no label" if row.label is None else f"{row.label.label} ({row.label.source})"
@@ -141,7 +166,9 @@ def decide_(
     action: str = typer.Option(..., "--action", help=f"One of: {', '.join(ACTIONS)}."),
     label: str = typer.Option(None, "--label", help="The new label (relabel)."),
     response: str = typer.Option(None, "--response", help="The new response (edit)."),
-    response_file: Path = typer.Option(None, "--response-file", help="Read the new response from a file (edit)."),
+    response_file: Path = typer.Option(
+        None, "--response-file", help="Read the new response from a file (edit)."
+    ),
     reason: str = REASON,
     as_lead: str = AS_LEAD,
 ) -> None:
@@ -157,7 +184,9 @@ def decide_(
             decision_id = decide(session, project_id, user_id, request).id
     except DecisionError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"decision {decision_id}: {action} item {item}" + (f" -> {label}" if action == "relabel" else ""))
+    typer.echo(
+        f"decision {decision_id}: {action} item {item}" + (f" -> {label}" if action == "relabel" else "")
+    )
 
 
 @review_app.command("bulk")
@@ -186,7 +215,9 @@ def bulk(
         if not yes and not typer.confirm(f"{action} {n} item(s)?"):
             raise fail("cancelled; nothing changed")
         with database().write() as session:
-            outcome = decide_filter(session, project_id, user_id, queue_filter, action, label=label, reason=reason)
+            outcome = decide_filter(
+                session, project_id, user_id, queue_filter, action, label=label, reason=reason
+            )
     except (DecisionError, QueueError) as exc:
         raise fail(str(exc)) from None
     _report(outcome, "applied")
@@ -227,16 +258,25 @@ def history(
     with database().read() as session:
         recent = recent_decisions(session, project_id, limit=limit)
     for d in recent:
-        what = f"undo of {d.undoes_id}" if d.undoes_id is not None else d.action + (f" -> {d.label}" if d.label else "")
+        what = (
+            f"undo of {d.undoes_id}"
+            if d.undoes_id is not None
+            else d.action + (f" -> {d.label}" if d.label else "")
+        )
         flags = (" batch" if d.batch else "") + (" undone" if d.undone else "")
-        typer.echo(f"{d.id:>6} {d.created_at:%Y-%m-%d %H:%M} {d.username:<12} item {d.item_id:<8} {what}{flags}"
-                   + (f"  ({d.reason})" if d.reason else ""))  # fmt: skip
+        target = f"item {d.item_id}" if d.n_items == 1 else f"{d.n_items} items"
+        typer.echo(
+            f"{d.id:>6} {d.created_at:%Y-%m-%d %H:%M} {d.username:<12} {target:<13} {what}{flags}"
+            + (f"  ({d.reason})" if d.reason else "")
+        )
 
 
 @review_app.command("scan")
 def scan(
     project: str = PROJECT,
-    now: bool = typer.Option(False, help="Run the detectors in this process instead of leaving it to the worker."),
+    now: bool = typer.Option(
+        False, help="Run the detectors in this process instead of leaving it to the worker."
+    ),
 ) -> None:
     """Run the noise detectors on the project (queued for the worker, or now)."""
     _start()

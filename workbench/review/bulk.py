@@ -59,8 +59,11 @@ def filter_requests(
             for m in matching(session, project_id, queue_filter)
         ]
     if not requests:
-        raise DecisionError("no flagged item matches the filter" if action != "keep_one"
-                            else "no near-duplicate group matches the filter")  # fmt: skip
+        raise DecisionError(
+            "no flagged item matches the filter"
+            if action != "keep_one"
+            else "no near-duplicate group matches the filter"
+        )
     return requests
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -217,7 +217,11 @@ def _relabel(ctx: _Context, item: Item, request: DecisionRequest) -> _Change:
     current = ctx.gold.get(item.id)
     if current is not None and current.source == "lead" and current.label == request.label:
         raise DecisionError(f"item {item.id} already has the lead's label {request.label!r}")
-    before = {"label": None, "source": None} if current is None else {"label": current.label, "source": current.source}
+    before = (
+        {"label": None, "source": None}
+        if current is None
+        else {"label": current.label, "source": current.source}
+    )
     return _Change(before, {"label": request.label, "source": "lead"}, _answered(ctx, item, request))
 
 
@@ -237,7 +241,9 @@ def _unedit(session: Session, decision: Decision) -> None:
     revision = session.get(ItemRevision, decision.after["item_revision_id"])
     if revision is None:
         raise DecisionError(f"the revision of decision {decision.id} no longer exists")
-    newest = session.scalar(select(func.max(ItemRevision.revision)).where(ItemRevision.item_id == decision.item_id))
+    newest = session.scalar(
+        select(func.max(ItemRevision.revision)).where(ItemRevision.item_id == decision.item_id)
+    )
     if newest != revision.revision:
         raise DecisionError(
             f"item {decision.item_id} was edited again since decision {decision.id} "
@@ -254,13 +260,22 @@ def _edit(ctx: _Context, item: Item, request: DecisionRequest) -> _Change:
     sample, latest = current_sample(ctx.session, item)
     try:
         revision = new_response_revision(
-            ctx.session, item, ctx.user.id, request.response, request.reason or "edited in review", now=ctx.now
+            ctx.session,
+            item,
+            ctx.user.id,
+            request.response,
+            request.reason or "edited in review",
+            now=ctx.now,
         )
     except LabelingError as error:
         raise DecisionError(f"item {item.id}: {error}") from None
     return _Change(
         {"revision": latest.revision if latest else 0, "response": response_of(sample)},
-        {"revision": revision.revision, "item_revision_id": revision.id, "response": response_of(revision.sample)},
+        {
+            "revision": revision.revision,
+            "item_revision_id": revision.id,
+            "response": response_of(revision.sample),
+        },
         _answered(ctx, item, request),
     )
 
@@ -279,7 +294,12 @@ def _keep_one(ctx: _Context, item: Item, request: DecisionRequest) -> _Change:
             f"item {already[0]} is already the one kept of this group; undo that decision first"
         )
     ctx.load_flags(members)
-    flags = [flag for member in members for flag in ctx.flags_of(member) if flag.detector == NEAR_DUPLICATE_DETECTOR]
+    flags = [
+        flag
+        for member in members
+        for flag in ctx.flags_of(member)
+        if flag.detector == NEAR_DUPLICATE_DETECTOR
+    ]
     own = next((flag.id for flag in flags if flag.item_id == item.id), None)
     return _Change(
         {"group": group, "members": members, "kept": None},
@@ -295,7 +315,9 @@ def lock_project_decisions(session: Session, project_id: int) -> None:
     SQLite needs nothing: its write transactions are serialized by ``BEGIN IMMEDIATE``.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(cast(literal(_LOCK_SPACE | project_id), BigInteger))))
+        session.execute(
+            select(func.pg_advisory_xact_lock(cast(literal(_LOCK_SPACE | project_id), BigInteger)))
+        )
 
 
 def _context(session: Session, project_id: int, user_id: int, now: datetime | None) -> _Context:
@@ -309,7 +331,9 @@ def _context(session: Session, project_id: int, user_id: int, now: datetime | No
     return _Context(session, project, user, now or utcnow())
 
 
-def _record(ctx: _Context, item: Item, request: DecisionRequest, change: _Change, batch: str | None) -> Decision:
+def _record(
+    ctx: _Context, item: Item, request: DecisionRequest, change: _Change, batch: str | None
+) -> Decision:
     for flag in change.flags:
         flag.status = "resolved"
         flag.resolved_at = ctx.now
@@ -424,7 +448,9 @@ def decide_many(
 
 
 def _undone_ids(project_id: int):
-    return select(Decision.undoes_id).where(Decision.project_id == project_id, Decision.undoes_id.is_not(None))
+    return select(Decision.undoes_id).where(
+        Decision.project_id == project_id, Decision.undoes_id.is_not(None)
+    )
 
 
 def _touched(decision: Decision) -> set[int]:
@@ -482,7 +508,11 @@ def _undo_all(ctx: _Context, decisions: Sequence[Decision], reason: str, batch: 
                 flag.resolved_at = None
         for decision in sorted(decisions, key=lambda d: d.id, reverse=True):
             ACTIONS[decision.action].revert(ctx.session, decision)
-            after = {**decision.before, "flags": decision.after.get("flags", []), "undone_action": decision.action}
+            after = {
+                **decision.before,
+                "flags": decision.after.get("flags", []),
+                "undone_action": decision.action,
+            }
             if batch is not None:
                 after["undoes_batch"] = batch
             undo = Decision(
@@ -566,7 +596,8 @@ def undo_last(
 
 @dataclass(frozen=True)
 class DecisionSummary:
-    """A decision as the recent-decisions list shows it."""
+    """A decision as the recent-decisions list shows it; a bulk decision (or the undo of one) is
+    one summary of its newest decision, with ``n_items`` its size."""
 
     id: int
     item_id: int
@@ -575,33 +606,44 @@ class DecisionSummary:
     reason: str
     username: str
     created_at: datetime
-    batch: str | None
+    batch: str | None  # the batch id; "undo:<batch id>" for the undo of a bulk decision
     undoes_id: int | None
     undone: bool
+    n_items: int = 1
 
 
 def recent_decisions(session: Session, project_id: int, *, limit: int = 20) -> list[DecisionSummary]:
-    """The project's newest decisions (undos included), newest first."""
+    """The project's newest decisions (undos included), newest first, a batch as one entry."""
     undone = set(session.scalars(_undone_ids(project_id)))
     rows = session.execute(
         select(Decision, User.username)
         .join(User, User.id == Decision.user_id)
         .where(Decision.project_id == project_id)
         .order_by(Decision.id.desc())
-        .limit(limit)
+        .execution_options(yield_per=500)
     )
-    return [
-        DecisionSummary(
-            id=d.id,
-            item_id=d.item_id,
-            action=d.action,
-            label=d.label,
-            reason=d.reason,
-            username=username,
-            created_at=d.created_at,
-            batch=d.after.get("batch"),
-            undoes_id=d.undoes_id,
-            undone=d.id in undone,
+    summaries: list[DecisionSummary] = []
+    for d, username in rows:
+        # A batch's decisions are consecutive: one transaction under the project's lock wrote them.
+        undoes_batch = d.after.get("undoes_batch")
+        group = d.after.get("batch") or (None if undoes_batch is None else f"undo:{undoes_batch}")
+        if group is not None and summaries and summaries[-1].batch == group:
+            summaries[-1] = replace(summaries[-1], n_items=summaries[-1].n_items + 1)
+            continue
+        if len(summaries) == limit:
+            break
+        summaries.append(
+            DecisionSummary(
+                id=d.id,
+                item_id=d.item_id,
+                action=d.action,
+                label=d.label,
+                reason=d.reason,
+                username=username,
+                created_at=d.created_at,
+                batch=group,
+                undoes_id=d.undoes_id,
+                undone=d.id in undone,
+            )
         )
-        for d, username in rows
-    ]
+    return summaries

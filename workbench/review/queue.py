@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from workbench.export.duplicates import NEAR_DUPLICATE_DETECTOR
 from workbench.insight.clusters import item_clusters
 from workbench.noise.responses import prompt_and_response
 from workbench.review.evidence import Explanation, Votes, explain
@@ -185,7 +186,9 @@ def _conditions(session: Session, project_id: int, queue_filter: QueueFilter) ->
                 ),
                 exists().where(Annotation.item_id == NoiseFlag.item_id, Annotation.label == label),
                 exists().where(
-                    Decision.item_id == NoiseFlag.item_id, Decision.action == "relabel", Decision.label == label
+                    Decision.item_id == NoiseFlag.item_id,
+                    Decision.action == "relabel",
+                    Decision.label == label,
                 ),
             )
         )
@@ -212,7 +215,9 @@ def matching(session: Session, project_id: int, queue_filter: QueueFilter = Queu
     return [Match(*row) for row in rows if keep is None or row[0] in keep]
 
 
-def matching_flags(session: Session, project_id: int, queue_filter: QueueFilter = QueueFilter()) -> dict[int, list[int]]:
+def matching_flags(
+    session: Session, project_id: int, queue_filter: QueueFilter = QueueFilter()
+) -> dict[int, list[int]]:
     """The open flags the filter matches, per matching item (most severe first), in queue order.
 
     Raises
@@ -319,7 +324,9 @@ def load_rows(session: Session, project_id: int, matches: Sequence[Match]) -> li
         flags[flag.item_id].append(flag)
     votes = _votes(session, ids)
     explained = {
-        item_id: [(flag, explain(flag.detector, flag.evidence, Votes(votes.get(item_id, [])))) for flag in found]
+        item_id: [
+            (flag, explain(flag.detector, flag.evidence, Votes(votes.get(item_id, [])))) for flag in found
+        ]
         for item_id, found in flags.items()
     }
     related_ids = {r for found in explained.values() for _, e in found for r in e.related}
@@ -338,10 +345,8 @@ def load_rows(session: Session, project_id: int, matches: Sequence[Match]) -> li
     for match in matches:
         item = items[match.item_id]
         views = [FlagView(f.id, f.detector, f.severity, e) for f, e in explained.get(match.item_id, [])]
-        group = next(
-            (str(f.evidence.get("group")) for f, _ in explained.get(match.item_id, []) if f.detector == "near_duplicate"),
-            None,
-        )
+        near = [f for f, _ in explained.get(match.item_id, []) if f.detector == NEAR_DUPLICATE_DETECTOR]
+        group = str(near[0].evidence.get("group")) if near else None
         mine = [r for view in views for r in view.explanation.related if r != item.id]
         rows.append(
             QueueRow(

@@ -23,6 +23,8 @@ from workbench.review.decisions import (
     BULK_ACTIONS,
     DecisionError,
     DecisionRequest,
+    DecisionSummary,
+    Outcome,
     decide,
     recent_decisions,
     undo,
@@ -45,16 +47,25 @@ BULK_KEY = "review_bulk_pending"
 ACTION_WORDS = {"keep": "Keep", "relabel": "Relabel", "drop": "Drop", "keep_one": "Keep one per group"}
 
 
-def _act(action: Callable[..., Any], *args: Any, notice: str, **kwargs: Any) -> bool:
-    """Run one review action in its own write transaction; a refusal is shown, not raised."""
+def _act(action: Callable[..., Any], *args: Any, notice: Callable[[Any], str], **kwargs: Any) -> None:
+    """Run one review action in its own write transaction; ``notice(result)`` is shown after the
+    rerun, and so is a refusal (never a traceback)."""
     try:
         with database().write() as db_session:
-            action(db_session, *args, **kwargs)
+            result = action(db_session, *args, **kwargs)
     except (DecisionError, QueueError) as error:
         st.session_state[ERROR_KEY] = str(error)
-        return False
-    session.set_notice(notice)
-    return True
+        return
+    session.set_notice(notice(result))
+
+
+def _undone(outcome: Outcome | None) -> str:
+    if outcome is None:
+        return "Nothing to undo."
+    n = len(outcome.decisions)
+    if n > 1:
+        return f"Undone: the {n} decisions of a bulk decision."
+    return f"Undone: decision {outcome.decisions[0].undoes_id}."
 
 
 def _choose_project(projects: list[Project]) -> Project:
@@ -68,7 +79,9 @@ def _choose_project(projects: list[Project]) -> Project:
 def _noise_job(project_id: int) -> None:
     # Polls the jobs table: the worker runs the detectors, this shows how far it got.
     with database().read() as db_session:
-        job = next((j for j in jobs.latest_jobs(db_session, project_id, limit=20) if j.kind == NOISE_JOB), None)
+        job = next(
+            (j for j in jobs.latest_jobs(db_session, project_id, limit=20) if j.kind == NOISE_JOB), None
+        )
     if job is None:
         return
     if job.status == "queued":
@@ -93,7 +106,9 @@ def _toolbar(project: Project, user_id: int) -> None:
             request_noise_scan(db_session, project.id, user_id=user_id)
         st.rerun()
     right.page_link(
-        "views/annotators.py", label="Agreement between annotators: the Annotators page", icon=":material/groups:"
+        "views/annotators.py",
+        label="Agreement between annotators: the Annotators page",
+        icon=":material/groups:",
     )
     _noise_job(project.id)
 
@@ -126,11 +141,15 @@ def _filter(project: Project) -> QueueFilter:
         detectors = list(review_queue.open_counts(db_session, project.id))
     reset = {"on_change": _reset_page}
     first, second = st.columns(2)
-    chosen = first.multiselect("Detectors", detectors, key="review_detectors", placeholder="every detector", **reset)
+    chosen = first.multiselect(
+        "Detectors", detectors, key="review_detectors", placeholder="every detector", **reset
+    )
     low, high = second.slider("Severity", 0.0, 1.0, (0.0, 1.0), step=0.05, key="review_severity", **reset)
     columns = st.columns(4 if choices["clusters"] else 3)
     label = columns[0].selectbox("Label", [ANY, *project.label_names], key="review_label", **reset)
-    annotator = columns[1].selectbox("Labeled by", [ANY, *choices["annotators"]], key="review_annotator", **reset)
+    annotator = columns[1].selectbox(
+        "Labeled by", [ANY, *choices["annotators"]], key="review_annotator", **reset
+    )
     search = columns[2].text_input("Text contains", key="review_search", **reset)
     cluster = ANY
     if choices["clusters"]:  # only once the Data map has clustered the project
@@ -162,21 +181,38 @@ def _bulk(project: Project, user_id: int, queue_filter: QueueFilter, total: int)
             except (DecisionError, QueueError) as error:
                 st.session_state[ERROR_KEY] = str(error)
                 st.rerun()
-            st.session_state[BULK_KEY] = {"filter": asdict(queue_filter), "action": action, "label": label,
-                                          "reason": reason, "n": n}  # fmt: skip
+            st.session_state[BULK_KEY] = {
+                "filter": asdict(queue_filter),
+                "action": action,
+                "label": label,
+                "reason": reason,
+                "n": n,
+            }
         pending = st.session_state.get(BULK_KEY)
         if pending is None:
             return
         what = ACTION_WORDS[pending["action"]].lower()
         to = f" to {pending['label']}" if pending["label"] else ""
         noun = "groups" if pending["action"] == "keep_one" else "items"
-        st.warning(f"{what.capitalize()}{escape_markdown(to)}: {pending['n']:,} {noun}. One undo reverts them all.")
+        st.warning(
+            f"{what.capitalize()}{escape_markdown(to)}: {pending['n']:,} {noun}. One undo reverts them all."
+        )
         yes, no = st.columns(2)
         if yes.button(f"Confirm: {what} {pending['n']:,} {noun}", key="review_bulk_confirm", type="primary"):
             st.session_state.pop(BULK_KEY)
-            pending_filter = QueueFilter(**{**pending["filter"], "detectors": tuple(pending["filter"]["detectors"])})
-            _act(decide_filter, project.id, user_id, pending_filter, pending["action"], label=pending["label"],
-                 reason=pending["reason"], notice=f"Bulk {what}: {pending['n']:,} {noun}.")  # fmt: skip
+            pending_filter = QueueFilter(
+                **{**pending["filter"], "detectors": tuple(pending["filter"]["detectors"])}
+            )
+            _act(
+                decide_filter,
+                project.id,
+                user_id,
+                pending_filter,
+                pending["action"],
+                label=pending["label"],
+                reason=pending["reason"],
+                notice=lambda outcome: f"Bulk {what}: {len(outcome.decisions):,} {noun}.",
+            )
             st.rerun()  # a page past the shrunk queue's end is clamped on the next run
         if no.button("Cancel", key="review_bulk_cancel"):
             st.session_state.pop(BULK_KEY)
@@ -185,9 +221,19 @@ def _bulk(project: Project, user_id: int, queue_filter: QueueFilter, total: int)
 
 def _shown(item: Item, sample: dict[str, Any]) -> Item:
     """The item as it reads now (the newest edit), for display only (never added to a session)."""
-    return Item(id=item.id, project_id=item.project_id, shape=item.shape, sample=sample, text=item.text,
-                status=item.status, imported_label=item.imported_label, source_file=item.source_file,
-                source_line=item.source_line, external_id=item.external_id, meta=item.meta)  # fmt: skip
+    return Item(
+        id=item.id,
+        project_id=item.project_id,
+        shape=item.shape,
+        sample=sample,
+        text=item.text,
+        status=item.status,
+        imported_label=item.imported_label,
+        source_file=item.source_file,
+        source_line=item.source_line,
+        external_id=item.external_id,
+        meta=item.meta,
+    )
 
 
 def _label_text(row_label: Any) -> str:
@@ -200,7 +246,9 @@ def _evidence(row: QueueRow) -> None:
         st.text("\n".join(flag.explanation.lines))
     for related in row.related.values():
         with st.container(border=True):
-            st.caption(f"item {related.id} · {escape_markdown(_label_text(related.label))} · {related.status}")
+            st.caption(
+                f"item {related.id} · {escape_markdown(_label_text(related.label))} · {related.status}"
+            )
             st.text(related.prompt)
             if related.response is not None:
                 st.text(related.response)
@@ -214,17 +262,24 @@ def _decision_form(project: Project, user_id: int, row: QueueRow) -> None:
         reason = st.text_input("Reason (optional)", key=f"review_reason_{item_id}")
         keep, drop, label_col, relabel, group = st.columns([1, 1, 2, 1, 3], vertical_alignment="bottom")
         pressed = {
-            "keep": keep.form_submit_button("Keep", key=f"review_keep_{item_id}", help="Nothing wrong: resolve its flags"),
-            "drop": drop.form_submit_button("Drop", key=f"review_drop_{item_id}", help="Leave it out of export and pool"),
+            "keep": keep.form_submit_button("Keep", key=f"review_keep_{item_id}", help="Nothing wrong"),
+            "drop": drop.form_submit_button(
+                "Drop", key=f"review_drop_{item_id}", help="Out of export and pool"
+            ),
         }
-        label = label_col.selectbox("Label", names, index=names.index(current) if current in names else 0,
-                                    key=f"review_label_{item_id}")  # fmt: skip
+        label = label_col.selectbox(
+            "Label",
+            names,
+            index=names.index(current) if current in names else 0,
+            key=f"review_label_{item_id}",
+        )
         pressed["relabel"] = relabel.form_submit_button("Relabel", key=f"review_relabel_{item_id}")
         if row.group is not None:
             pressed["keep_one"] = group.form_submit_button(
-                "Keep this one of its group", key=f"review_keep_one_{item_id}",
+                "Keep this one of its group",
+                key=f"review_keep_one_{item_id}",
                 help="The export leaves the group's other members out",
-            )  # fmt: skip
+            )
             pressed["group_keep"] = group.form_submit_button(
                 "Not duplicates: keep the group", key=f"review_group_keep_{item_id}"
             )
@@ -232,19 +287,38 @@ def _decision_form(project: Project, user_id: int, row: QueueRow) -> None:
         if response is not None:
             with st.expander("Edit the response"):
                 new_response = st.text_area("Response", value=response, key=f"review_response_{item_id}")
-                pressed["edit"] = st.form_submit_button("Save the edited response", key=f"review_edit_{item_id}")
+                pressed["edit"] = st.form_submit_button(
+                    "Save the edited response", key=f"review_edit_{item_id}"
+                )
     action = next((name for name, was in pressed.items() if was), None)
     if action is None:
         return
     if action == "group_keep":
-        _act(decide_group, project.id, user_id, item_id, "keep", reason=reason,
-             notice=f"Kept item {item_id}'s group: not duplicates.")  # fmt: skip
+        _act(
+            decide_group,
+            project.id,
+            user_id,
+            item_id,
+            "keep",
+            reason=reason,
+            notice=lambda outcome: f"Not duplicates: kept the {len(outcome.decisions)} items of the group.",
+        )
     else:
-        request = DecisionRequest(item_id, action, label=label if action == "relabel" else None,
-                                  response=new_response if action == "edit" else None, reason=reason)  # fmt: skip
-        words = {"keep": "Kept", "drop": "Dropped", "relabel": f"Relabeled to {label}:", "edit": "Edited",
-                 "keep_one": "Kept one of its group:"}  # fmt: skip
-        _act(decide, project.id, user_id, request, notice=f"{words[action]} item {item_id}.")
+        request = DecisionRequest(
+            item_id,
+            action,
+            label=label if action == "relabel" else None,
+            response=new_response if action == "edit" else None,
+            reason=reason,
+        )
+        words = {
+            "keep": "Kept",
+            "drop": "Dropped",
+            "relabel": f"Relabeled to {label}:",
+            "edit": "Edited",
+            "keep_one": "Kept one of its group:",
+        }
+        _act(decide, project.id, user_id, request, notice=lambda decision: f"{words[action]} item {item_id}.")
     st.rerun()  # the notice or the refusal shows at the top of the next run
 
 
@@ -270,7 +344,9 @@ def _queue(project: Project, user_id: int, queue_filter: QueueFilter) -> None:
             if st.session_state.get("review_page", 1) > n_pages:
                 st.session_state["review_page"] = n_pages  # the queue shrank since (decisions)
             page = st.pagination(n_pages, key="review_page")
-            rows = review_queue.load_rows(db_session, project.id, matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+            rows = review_queue.load_rows(
+                db_session, project.id, matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            )
     except QueueError as error:
         st.error(str(error))
         return
@@ -285,14 +361,10 @@ def _queue(project: Project, user_id: int, queue_filter: QueueFilter) -> None:
 
 def _history(project: Project, user_id: int) -> None:
     st.subheader("Recent decisions")
-    if st.button("Undo my last decision", key="review_undo_last"):
-        try:
-            with database().write() as db_session:
-                outcome = undo_last(db_session, project.id, user_id)
-            session.set_notice("Nothing to undo." if outcome is None else
-                               f"Undone: {len(outcome.decisions)} decision(s).")  # fmt: skip
-        except DecisionError as error:
-            st.session_state[ERROR_KEY] = str(error)
+    if st.button(
+        "Undo my last decision", key="review_undo_last", help="A bulk decision is undone as a whole"
+    ):
+        _act(undo_last, project.id, user_id, notice=_undone)
         st.rerun()
     with database().read() as db_session:
         recent = recent_decisions(db_session, project.id, limit=15)
@@ -301,17 +373,24 @@ def _history(project: Project, user_id: int) -> None:
         return
     for decision in recent:
         text, button = st.columns([5, 1])
-        what = decision.action + (f" → {decision.label}" if decision.label else "")
-        if decision.undoes_id is not None:
-            what = f"undo of decision {decision.undoes_id}"
-        line = (f"#{decision.id} · item {decision.item_id} · {what} · {decision.username} · "
-                f"{decision.created_at:%Y-%m-%d %H:%M}" + (" · in a bulk decision" if decision.batch else "")
-                + (" · undone" if decision.undone else "") + (f" · {decision.reason}" if decision.reason else ""))  # fmt: skip
-        text.text(line)
+        text.text(_history_line(decision))
         if decision.undoes_id is None and not decision.undone:
             if button.button("Undo", key=f"review_undo_{decision.id}"):
-                _act(undo, project.id, user_id, decision.id, notice=f"Undone: decision {decision.id}.")
+                _act(undo, project.id, user_id, decision.id, notice=_undone)
                 st.rerun()
+
+
+def _history_line(decision: DecisionSummary) -> str:
+    what = decision.action + (f" → {decision.label}" if decision.label else "")
+    if decision.undoes_id is not None:
+        what = f"undo of decision {decision.undoes_id}"
+    target = f"item {decision.item_id}" if decision.n_items == 1 else f"bulk: {decision.n_items:,} items"
+    parts = [f"#{decision.id}", target, what, decision.username, f"{decision.created_at:%Y-%m-%d %H:%M}"]
+    if decision.undone:
+        parts.append("undone")
+    if decision.reason:
+        parts.append(decision.reason)
+    return " · ".join(parts)
 
 
 def render() -> None:
