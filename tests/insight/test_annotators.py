@@ -162,8 +162,8 @@ def test_counts_sessions_and_time_per_item(report):
 def test_agreement_with_the_reference_and_the_leads_overturns(report):
     by_name = {stats.username: stats for stats in report.annotators}
     # ann1: item 0 (peers a) yes, 1 (peers b, the relabel was undone) no, 2 (lead b) yes,
-    # 3 (lead a) no, 4 (lead b) no, 5 (lead b) yes.
-    assert (by_name["ann1"].agreement, by_name["ann1"].agreement_n) == (0.5, 6)
+    # 3 (lead a) no; items 4 and 5 had nobody else, so the lead's relabels there do not count.
+    assert (by_name["ann1"].agreement, by_name["ann1"].agreement_n) == (0.5, 4)
     # ann2: item 1's peers tie (a, b) and item 6 has nobody else: 3 of 3 counted items.
     assert (by_name["ann2"].agreement, by_name["ann2"].agreement_n) == (1.0, 3)
     # ann3's own "b" on item 1 would break the tie; left out, only item 0 counts.
@@ -174,9 +174,9 @@ def test_agreement_with_the_reference_and_the_leads_overturns(report):
     assert (by_name["ann2"].overturned, by_name["ann2"].decided) == (0, 2)
     assert by_name["ann3"].decided == 0 and by_name["ann3"].overturn_rate is None
 
-    # ann1 gave "a" where the reference was "b" twice (items 1 and 4), "c" for "a" once (item 3).
-    assert top_confusions(report, "ann1") == [Confusion("a", "b", 2), Confusion("c", "a", 1)]
-    assert report.confusion["ann1"].trace() == 3 and top_confusions(report, "ann3") == []
+    # ann1 gave "a" where the reference was "b" (item 1) and "c" for "a" (item 3).
+    assert top_confusions(report, "ann1") == [Confusion("a", "b", 1), Confusion("c", "a", 1)]
+    assert report.confusion["ann1"].trace() == 2 and top_confusions(report, "ann3") == []
 
 
 def test_pairwise_kappa_project_agreement_and_chart_series(report):
@@ -204,7 +204,7 @@ def test_pairwise_kappa_project_agreement_and_chart_series(report):
     assert sorted(report.seconds_per_item["ann1"].tolist()) == [10, 20, 30, 45, 60]
     # Sunday's item 6 had no reference: no agreement bin that day.
     agreement = {(b.username, b.start): (b.agreed, b.n) for b in report.agreement_per_day}
-    assert agreement == {("ann1", WEDNESDAY): (3, 6), ("ann2", MONDAY): (3, 3), ("ann3", WEDNESDAY): (1, 1)}
+    assert agreement == {("ann1", WEDNESDAY): (2, 4), ("ann2", MONDAY): (3, 3), ("ann3", WEDNESDAY): (1, 1)}
 
     figures = json.loads(json.dumps(report.as_dict()))
     assert figures["overlapped_items"] == 4
@@ -293,7 +293,7 @@ def test_the_agreement_command_prints_the_table_pairs_and_project_figures(cli):
     assert header[:2] == ["annotator", "labels"]
     ann1 = next(line.split() for line in lines if line.split()[:1] == ["ann1"])
     assert ann1[:2] == ["ann1", "6"] and ann1[-1] == "50%"  # overturn rate
-    assert "  ann1: a for b (2), c for a (1)" in lines
+    assert "  ann1: a for b (1), c for a (1)" in lines
     assert "  ann1 / ann2: 0.200 (slight), n=4" in lines
     assert "  ann1 / ann3: 0.000 (slight), n=2" in lines
     assert any(line.startswith("Krippendorff's alpha (nominal) 0.379 [") and "(fair) over 4 items" in line
@@ -308,7 +308,7 @@ def test_the_agreement_command_prints_json_and_names_a_missing_project(cli):
     assert figures["krippendorff_alpha"]["value"] == pytest.approx(22 / 58)
     assert figures["krippendorff_alpha"]["low"] is None  # --boot 0: no interval
     assert [row["username"] for row in figures["annotators"]] == ["ann1", "ann2", "ann3"]
-    assert figures["annotators"][0]["top_confusions"][0] == {"given": "a", "reference": "b", "n": 2}
+    assert figures["annotators"][0]["top_confusions"][0] == {"given": "a", "reference": "b", "n": 1}
 
     missing = cli("--project", "nope")
     assert missing.exit_code == 1 and "no project named 'nope'" in missing.output

@@ -72,7 +72,7 @@ def test_a_lead_sees_the_table_the_kappas_and_the_heat_map(overlapped, signed_in
     assert list(table.index) == ["ann", "bo"]
     assert table.loc["ann", "labels"] == 6 and table.loc["bo", "agreement n"] == 6
     assert table.loc["ann", "agreement"] == pytest.approx(5 / 6)
-    assert table.loc["ann", "median s per item"] == pytest.approx(7.5)  # 5..10 s
+    assert table.loc["ann", "median s"] == pytest.approx(7.5)  # 5..10 s
 
     metrics = _metrics(at)
     # kappa for two raters: p_o = 5/6, shares chat 5/12, code 7/12.

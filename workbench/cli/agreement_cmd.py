@@ -29,10 +29,10 @@ NO_OVERLAP = (
 
 #: How the table's float columns print (others: integers with thousands separators).
 FORMATS = {
-    "labels per active hour": "{:.0f}",
-    "active hours": "{:.1f}",
-    "median s per item": "{:.0f}",
-    "p90 s per item": "{:.0f}",
+    "per active hour": "{:.0f}",
+    "active h": "{:.1f}",
+    "median s": "{:.0f}",
+    "p90 s": "{:.0f}",
     "agreement": "{:.0%}",
     "overturn rate": "{:.0%}",
 }

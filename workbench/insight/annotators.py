@@ -17,12 +17,15 @@ Definitions (UTC throughout):
   annotation's revisions), ignoring zeros (time not measured, e.g. labels from a script).
 - **skips**: leases the user gave back without a label, not counting those given back by
   flagging the item; **flags**: the user's ``annotator_flag`` noise flags.
-- **agreement with the reference**: share of the user's labels equal to the item's reference
-  label. The reference is the lead's standing relabel decision (``gold.lead_relabels``) if there
-  is one, else the strict plurality (``gold.agreed_label``) of the OTHER annotators' labels on
-  the item: the user's own vote never counts toward their reference. Items without a reference
-  (no lead decision and no other annotator, or a tie among them) are left out; ``agreement_n``
-  says how many counted.
+- **agreement with the reference**: share of the user's labels on overlapped items (items another
+  annotator labeled too) equal to the item's reference label. The reference is the lead's
+  standing relabel decision (``gold.lead_relabels``) if there is one, else the strict plurality
+  (``gold.agreed_label``) of the OTHER annotators' labels on the item: the user's own vote never
+  counts toward their reference. Items without a reference (a tie among the others and no lead
+  decision) are left out; ``agreement_n`` says how many counted. Items nobody else labeled are
+  left out even when the lead relabeled them: the lead reviews the items the detectors flagged,
+  so those relabels are mostly corrections and would make agreement look worse the more the
+  lead reviews; they count in **overturned** instead.
 - Items the lead dropped count too: a label given before the drop still says how the annotator
   worked.
 - **overturned**: of the user's items with a standing lead relabel decision (``decided``), those
@@ -236,16 +239,16 @@ def table_rows(report: AnnotatorReport) -> list[dict[str, Any]]:
             "labels": stats.labels,
             "today": stats.labels_today,
             "this week": stats.labels_this_week,
-            "labels per active hour": stats.labels_per_hour,
-            "active hours": stats.active_hours,
-            "median s per item": stats.median_seconds,
-            "p90 s per item": stats.p90_seconds,
+            "per active hour": stats.labels_per_hour,
+            "active h": stats.active_hours,
+            "median s": stats.median_seconds,
+            "p90 s": stats.p90_seconds,
             "skips": stats.skips,
             "flags": stats.flags,
             "agreement": stats.agreement,
             "agreement n": stats.agreement_n,
             "overturned": stats.overturned,
-            "decided by lead": stats.decided,
+            "lead decided": stats.decided,
             "overturn rate": stats.overturn_rate,
         }
         for stats in report.annotators
@@ -316,7 +319,8 @@ def reference_labels(table: AnnotationTable, relabels: dict[int, str]) -> tuple[
     Returns
     -------
     reference : ndarray of int64, shape (n,)
-        Category codes, ``MISSING`` where the annotation has no reference.
+        Category codes, ``MISSING`` where the annotation has no reference (nobody else labeled
+        the item, or the others tie and the lead did not decide).
     lead : ndarray of int64, shape (n,)
         The code of the item's standing lead relabel, ``MISSING`` where there is none.
     """
@@ -332,11 +336,13 @@ def reference_labels(table: AnnotationTable, relabels: dict[int, str]) -> tuple[
     top_votes = others.max(axis=1, initial=0)
     # gold.agreed_label's rule: strictly the most votes, no tie.
     strict = (top_votes > 0) & ((others == top_votes[:, None]).sum(axis=1) == 1)
+    overlapped = others.sum(axis=1) > 0
     lead_of_item = np.array(
         [position[relabels[item]] if item in relabels else MISSING for item in items.tolist()], dtype=np.int64
     )
     lead = lead_of_item[row_item]
-    reference = np.where(lead != MISSING, lead, np.where(strict, top, MISSING))
+    adjudicated = np.where(lead != MISSING, lead, np.where(strict, top, MISSING))
+    reference = np.where(overlapped, adjudicated, MISSING)
     return reference, lead
 
 

@@ -128,20 +128,25 @@ def _annotator_table(report: AnnotatorReport) -> None:
         hide_index=True,
         key="annotators_table",
         column_config={
-            "labels per active hour": number(
-                format="%.0f", help="Labels / active hours (a pause over 15 min ends a work session)."
+            "today": number(help="Since 00:00 UTC."),
+            "this week": number(help="Since Monday 00:00 UTC."),
+            "per active hour": number(
+                format="%.0f", help="Labels per active hour (a pause over 15 min ends a work session)."
             ),
-            "active hours": number(format="%.1f"),
-            "median s per item": number(format="%.0f", help="Seconds spent per item, zeros left out."),
-            "p90 s per item": number(format="%.0f"),
+            "active h": number(format="%.1f", help="Hours in work sessions, breaks left out."),
+            "median s": number(format="%.0f", help="Median seconds spent per item, zeros left out."),
+            "p90 s": number(format="%.0f", help="90th percentile of the seconds spent per item."),
+            "flags": number(help="Items flagged as problematic for the lead's review."),
             "skips": number(help="Items given back without a label (flags not counted)."),
             "agreement": number(
                 format="percent",
-                help="Share of labels equal to the lead's relabel, else the other annotators' plurality.",
+                help="On items someone else labeled too: share of labels equal to the lead's relabel, "
+                "else the other annotators' plurality.",
             ),
             "agreement n": number(help="Labels that had such a reference."),
-            "decided by lead": number(help="Their items the lead relabeled (to any label)."),
-            "overturn rate": number(format="percent", help="Overturned / decided by lead."),
+            "lead decided": number(help="Their items the lead relabeled (to any label)."),
+            "overturned": number(help="Their items the lead relabeled to another label."),
+            "overturn rate": number(format="percent", help="Overturned / lead decided."),
         },
     )
 
