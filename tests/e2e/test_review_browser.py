@@ -64,9 +64,9 @@ def test_the_lead_drops_a_flagged_item_whose_html_stays_text(app, new_page):
     with db.read() as session:
         assert session.get(Item, item_id).status == "dropped"
         decision = session.scalar(select(Decision).where(Decision.item_id == item_id))
-        assert (decision.action, decision.before, decision.after["status"]) == (
+        assert (decision.action, decision.before["status"], decision.after["status"]) == (
             "drop",
-            {"status": "active"},
+            "active",
             "dropped",
         )
         assert session.scalar(select(NoiseFlag.status).where(NoiseFlag.item_id == item_id)) == "resolved"

@@ -22,8 +22,8 @@ from workbench.review.decisions import (
 )
 from workbench.rounds import RoundSettings, labels_since_last_round, read_pool
 from workbench.store.gold import GoldLabel, gold_labels
-from workbench.store.labeling import correct_response, current_sample
-from workbench.store.schema import AuditEntry, Decision, Item, ItemRevision, NoiseFlag, Project
+from workbench.store.labeling import claim_next, correct_response, current_sample
+from workbench.store.schema import Assignment, AuditEntry, Decision, Item, ItemRevision, NoiseFlag, Project
 
 
 def _flag_status(db, flag_ids) -> list[str]:
@@ -306,3 +306,17 @@ def test_the_next_rounds_pool_trains_on_the_relabel_and_leaves_the_drop_out(db):
     gold = dict(zip(pool.item_ids.tolist(), pool.gold.tolist(), strict=True))
     assert gold[s.items["mislabeled"]] == "billing" and s.items["empty"] not in gold
     assert pool.reviewed[pool.item_ids.tolist().index(s.items["mislabeled"])]
+
+
+def test_a_drop_takes_the_item_from_the_annotator_holding_it_and_undo_gives_it_back(db):
+    s = make_project(db)
+    with db.write() as session:
+        held = claim_next(session, s.project_id, s.annotators["ann1"])
+    assert held.item_id == s.items["mislabeled"]
+    decision_id = _decide(db, s, "mislabeled", "drop")
+    with db.write() as session:
+        assert claim_next(session, s.project_id, s.annotators["ann1"]).item_id != s.items["mislabeled"]
+        assert session.get(Assignment, held.assignment_id).status == "expired"
+    _undo(db, s, decision_id)
+    with db.read() as session:
+        assert session.get(Assignment, held.assignment_id).status == "leased"

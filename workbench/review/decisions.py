@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from workbench.export.duplicates import NEAR_DUPLICATE_DETECTOR, kept_by_lead, near_duplicate_groups
@@ -41,7 +41,16 @@ from workbench.responses import response_of
 from workbench.store import audit
 from workbench.store.gold import GoldLabel, gold_labels
 from workbench.store.labeling import LabelingError, current_sample, new_response_revision
-from workbench.store.schema import Decision, Item, ItemRevision, NoiseFlag, Project, User, utcnow
+from workbench.store.schema import (
+    Assignment,
+    Decision,
+    Item,
+    ItemRevision,
+    NoiseFlag,
+    Project,
+    User,
+    utcnow,
+)
 
 UNDO = "undo"
 #: Actions that a bulk decision may apply to many items (an edit needs each item's own text).
@@ -228,13 +237,30 @@ def _relabel(ctx: _Context, item: Item, request: DecisionRequest) -> _Change:
 def _undrop(session: Session, decision: Decision) -> None:
     item = session.get(Item, decision.item_id)
     item.status = decision.before["status"]
+    leases = decision.before.get("leases", [])
+    if leases:  # handed back as they were; one whose time ran out meanwhile lapses as usual
+        session.execute(
+            update(Assignment)
+            .where(Assignment.id.in_(leases), Assignment.status == "expired")
+            .values(status="leased")
+        )
 
 
 @action("drop", "Left out of the export, the pool and the labeling queue.", revert=_undrop)
 def _drop(ctx: _Context, item: Item, request: DecisionRequest) -> _Change:
     _require_active(item)
     item.status = "dropped"
-    return _Change({"status": "active"}, {"status": "dropped"}, _answered(ctx, item, request))
+    # An annotator who holds the item would otherwise still be shown it (leases resume).
+    leases = list(
+        ctx.session.scalars(
+            select(Assignment.id).where(Assignment.item_id == item.id, Assignment.status == "leased")
+        )
+    )
+    if leases:
+        ctx.session.execute(update(Assignment).where(Assignment.id.in_(leases)).values(status="expired"))
+    return _Change(
+        {"status": "active", "leases": leases}, {"status": "dropped"}, _answered(ctx, item, request)
+    )
 
 
 def _unedit(session: Session, decision: Decision) -> None:
