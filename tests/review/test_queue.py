@@ -91,7 +91,7 @@ def test_each_row_carries_its_evidence_side_by_side(db):
         "given label: bug (probability 5%)",
         "suggested label: billing (probability 90%)",
     ]
-    assert mislabeled.label == GoldLabel("bug", "imported")
+    assert mislabeled.label == GoldLabel("bug", "imported") and mislabeled.suggested_label == "billing"
 
     dup_a = rows[s.items["dup_a"]]
     assert dup_a.group == str(s.items["dup_a"])
@@ -104,7 +104,7 @@ def test_each_row_carries_its_evidence_side_by_side(db):
     )
 
     split = rows[s.items["split"]]
-    assert split.votes == [("ann1", "billing"), ("ann2", "bug")]
+    assert split.votes == [("ann1", "billing"), ("ann2", "bug")] and split.suggested_label is None  # a tie
     assert split.flags[0].explanation.lines == [
         "votes: billing 1, bug 1",
         "ann1: billing",

@@ -33,6 +33,7 @@ def test_the_lead_sees_flags_with_evidence_relabels_and_undoes(app_db, signed_in
     assert "votes: billing 1, bug 1\nann1: billing\nann2: bug\na tie: the lead decides (relabel)" in shown
 
     item = s.items["mislabeled"]
+    assert at.selectbox(key=f"review_label_{item}").value == "billing"  # the scorer's suggestion first
     at.selectbox(key=f"review_label_{item}").select("billing")
     at.text_input(key=f"review_reason_{item}").input("double charge = billing")
     at.button(key=f"review_relabel_{item}").click().run()

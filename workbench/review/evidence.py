@@ -31,11 +31,15 @@ class Explanation:
         Plain text, one fact a line.
     related : list of int
         Ids of the other items the evidence names, most relevant first.
+    suggested_label : str or None
+        The label the evidence points to (the scorer's suggestion, the annotators' majority, the
+        duplicates' label), offered first when the lead relabels.
     """
 
     title: str
     lines: list[str]
     related: list[int] = field(default_factory=list)
+    suggested_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def _label_issue(evidence: dict[str, Any], votes: Votes) -> Explanation:
             f"(probability {_pct(evidence.get('p_suggested'))})",
             f"label quality: {evidence.get('label_quality')} (0 = surely wrong, 1 = surely right)",
         ],
+        suggested_label=evidence.get("suggested_label"),
     )
 
 
@@ -115,8 +120,7 @@ def _disagreement(evidence: dict[str, Any], votes: Votes) -> Explanation:
     verdict = f"majority: {majority}" if majority else "a tie: the lead decides (relabel)"
     counts = ", ".join(f"{label} {n}" for label, n in (evidence.get("votes") or {}).items())
     return Explanation(
-        "Annotators disagree",
-        [f"votes: {counts}", *_votes_lines(votes), verdict],
+        "Annotators disagree", [f"votes: {counts}", *_votes_lines(votes), verdict], suggested_label=majority
     )
 
 
@@ -162,10 +166,16 @@ def _label_conflict(evidence: dict[str, Any], votes: Votes) -> Explanation:
         for c in conflicts
         if isinstance(c, dict)
     ]
+    others = {
+        label: n
+        for label, n in (evidence.get("duplicate_labels") or {}).items()
+        if label != evidence.get("label")
+    }
     return Explanation(
         "Label conflict with a duplicate",
         lines,
         _ids([c.get("id") for c in conflicts if isinstance(c, dict)])[:MAX_RELATED],
+        suggested_label=max(others, key=others.get) if others else None,
     )
 
 

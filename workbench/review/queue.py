@@ -133,6 +133,13 @@ class QueueRow:
     related: dict[int, RelatedItem]
     group: str | None
 
+    @property
+    def suggested_label(self) -> str | None:
+        """The label the most severe flag that suggests one points to (None if none does)."""
+        return next(
+            (f.explanation.suggested_label for f in self.flags if f.explanation.suggested_label), None
+        )
+
 
 @dataclass(frozen=True)
 class QueuePage:
