@@ -82,7 +82,9 @@ def _predicted(db: Database, number: int) -> dict[int, str]:
                                     .where(Prediction.round_id == round_id)).all())
 
 
-def test_curve_spread_control_slice_and_mind_changes(db: Database, project) -> None:
+def test_curve_spread_control_slice_and_mind_changes(db: Database, project, monkeypatch) -> None:
+    # 20 control labels are far too few for a trustworthy estimate, but they exercise the reading.
+    monkeypatch.setattr(learning, "MIN_ESTIMATE_LABELS", 20)
     run, project_id = project
     run()  # the cold start: diversity only, no scorer
     empty = _report(db, project_id)
@@ -108,6 +110,7 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project) -> N
     not_yet = _report(db, project_id)  # round 3 measured the curve on round 2's 10 control items
     assert not_yet.random_curve_round == 3 and not_yet.random_curve.params is None
     assert not_yet.random_curve.message == "not enough control labels yet (10 of 20 needed)"
+    assert not_yet.random_estimate_message == not_yet.random_curve.message
     assert all(p.random_estimate is None for p in not_yet.rounds)
     _label_round(db, 3)
     run()
@@ -152,9 +155,14 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project) -> N
     curve = report.random_curve
     assert report.random_curve_round == 4
     assert curve.n_labels == 20 and curve.message == "" and curve.params is not None
-    # Read up to 1.5x the largest measured size (16 of 20 control items): 24 labels; round 2 has 20.
-    assert report.rounds[1].random_estimate is not None and report.rounds[1].random_extrapolated
-    assert report.rounds[3].random_estimate is None
+    # Read up to 6x the largest measured size (16 of 20 control items): 96 labels.
+    assert report.random_estimate_message == ""
+    assert [p.random_estimate is not None for p in report.rounds] == [False, True, True, True]
+    assert all(p.random_extrapolated for p in report.rounds[1:])
+    monkeypatch.setattr(learning, "MIN_ESTIMATE_LABELS", 150)
+    cautious = _report(db, project_id)
+    assert cautious.random_estimate_message == "not enough control labels yet (20 of 150 needed)"
+    assert all(p.random_estimate is None for p in cautious.rounds)
 
 
 def test_old_rounds_without_fold_figures_stay_readable(db: Database, project) -> None:

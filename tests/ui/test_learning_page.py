@@ -69,5 +69,6 @@ def test_with_rounds_every_chart_and_the_verdict_are_shown(app_db, signed_in, tm
     infos = " ".join(info.value for info in at.info)
     # Three rounds with predictions make two comparisons: too early for a verdict, and it says so.
     assert "Too early to tell" in infos
-    # 20 labeled control items: the random-sampling estimate exists, no "not enough" message.
-    assert "not enough control labels" not in infos
+    # 20 labeled control items: random sampling is measured, but too few to extrapolate from.
+    assert "not enough control labels yet (20 of 150 needed)" in infos
+    assert any("measured by round 4 on 20 labeled control items" in c.value for c in at.caption)

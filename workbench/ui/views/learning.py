@@ -235,16 +235,16 @@ def _charts(report: LearningReport) -> None:
         "from a learning curve measured on the control items and fitted with an inverse power law."
     )
     curve = report.random_curve
-    if curve.message:
-        st.info(f"No random-sampling estimate yet: {curve.message}.")
+    if curve.sizes:
+        st.caption(f"Random sampling measured by round {report.random_curve_round} on {curve.n_labels} labeled "
+                   f"control items (training sizes {curve.sizes[0]}-{curve.largest_size}).")
+    if report.random_estimate_message:
+        st.info(f"No random-sampling estimate at the rounds' label counts yet: {report.random_estimate_message}. "
+                f"A curve fitted on fewer control labels misjudges random sampling by 10 points or more; a larger "
+                f"control share gets there sooner.")
     else:
-        reach = int(MAX_EXTRAPOLATION * curve.largest_size)
-        st.caption(
-            f"Random-sampling curve measured by round {report.random_curve_round} on {curve.n_labels} labeled "
-            f"control items (training sizes {curve.sizes[0]}-{curve.largest_size}). It is read up to {reach} "
-            f"labels ({MAX_EXTRAPOLATION:g}x the largest size): farther out a curve fitted on few labels "
-            "underestimates random sampling badly. More control labels (a larger control share) reach farther."
-        )
+        st.caption(f"The estimate is read up to {MAX_EXTRAPOLATION:g}x the largest measured size "
+                   f"({int(MAX_EXTRAPOLATION * curve.largest_size):,} labels).")
     st.plotly_chart(_payoff_chart(report), key="learning_payoff_chart")
 
     st.subheader("Prediction stability")
