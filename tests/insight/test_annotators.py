@@ -186,6 +186,7 @@ def test_pairwise_kappa_project_agreement_and_chart_series(report):
         cohen_kappa_score(["a", "a", "b", "c"], ["a", "b", "b", "a"])
     )
     assert pairs[("ann1", "ann2")].value == pytest.approx(0.2)
+    assert [pair.observed for pair in report.pairs] == [0.5, 0.5, 1.0]
     assert (pairs[("ann1", "ann3")].value, pairs[("ann1", "ann3")].n_items) == (0.0, 2)
     assert (pairs[("ann2", "ann3")].value, pairs[("ann2", "ann3")].n_items) == (1.0, 2)
 
@@ -294,8 +295,8 @@ def test_the_agreement_command_prints_the_table_pairs_and_project_figures(cli):
     ann1 = next(line.split() for line in lines if line.split()[:1] == ["ann1"])
     assert ann1[:2] == ["ann1", "6"] and ann1[-1] == "50%"  # overturn rate
     assert "  ann1: a for b (1), c for a (1)" in lines
-    assert "  ann1 / ann2: 0.200 (slight), n=4" in lines
-    assert "  ann1 / ann3: 0.000 (slight), n=2" in lines
+    assert "  ann1 / ann2: 0.200 (slight), same label on 50%, n=4" in lines
+    assert "  ann1 / ann3: 0.000 (slight), same label on 50%, n=2" in lines
     assert any(line.startswith("Krippendorff's alpha (nominal) 0.379 [") and "(fair) over 4 items" in line
                for line in lines)
     assert any(line.startswith("Fleiss' kappa 0.282 [") for line in lines)

@@ -90,7 +90,8 @@ def report_lines(report: AnnotatorReport, project: str) -> list[str]:
         value = kappa.undefined
         if kappa.value is not None:
             value = f"{kappa.value:.3f} ({landis_koch(kappa.value)})"
-        lines.append(f"  {pair.user_a} / {pair.user_b}: {value}, n={kappa.n_items:,}")
+        same = f", same label on {pair.observed:.0%}" if pair.observed is not None else ""
+        lines.append(f"  {pair.user_a} / {pair.user_b}: {value}{same}, n={kappa.n_items:,}")
     lines.append("")
     lines.append(format_score("Fleiss' kappa", report.fleiss))
     lines.append(format_score("Krippendorff's alpha (nominal)", report.alpha))

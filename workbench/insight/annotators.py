@@ -116,11 +116,13 @@ class AnnotatorStats:
 
 @dataclass(frozen=True)
 class PairAgreement:
-    """Cohen's kappa of two annotators over the items both labeled (``kappa.n_items``)."""
+    """Two annotators over the items both labeled (``kappa.n_items``): Cohen's kappa, and
+    ``observed``, the share of those items they gave the same label (None without any)."""
 
     user_a: str
     user_b: str
     kappa: Score
+    observed: float | None
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,13 @@ class AnnotatorReport:
                 for stats in self.annotators
             ],
             "pairs": [
-                {"user_a": pair.user_a, "user_b": pair.user_b, **asdict(pair.kappa)} for pair in self.pairs
+                {
+                    "user_a": pair.user_a,
+                    "user_b": pair.user_b,
+                    "observed": pair.observed,
+                    **asdict(pair.kappa),
+                }
+                for pair in self.pairs
             ],
         }
 
@@ -426,6 +434,12 @@ def _agreement_bins(
     ]
 
 
+def _pair(name_a: str, name_b: str, a: np.ndarray, b: np.ndarray, n_categories: int) -> PairAgreement:
+    both = (a != MISSING) & (b != MISSING)
+    observed = float(np.mean(a[both] == b[both])) if both.any() else None
+    return PairAgreement(name_a, name_b, cohen_kappa_codes(a, b, n_categories), observed)
+
+
 def _percentile(values: np.ndarray, q: float) -> float | None:
     return float(np.percentile(values, q)) if len(values) else None
 
@@ -523,11 +537,7 @@ def annotator_report(
 
     codes, counts = item_rater_matrix(table, user_ids)
     pairs = [
-        PairAgreement(
-            names[user_ids[a]],
-            names[user_ids[b]],
-            cohen_kappa_codes(codes[:, a], codes[:, b], n_categories),
-        )
+        _pair(names[user_ids[a]], names[user_ids[b]], codes[:, a], codes[:, b], n_categories)
         for a, b in combinations(range(n_users), 2)
     ]
     return AnnotatorReport(

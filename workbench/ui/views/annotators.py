@@ -155,10 +155,11 @@ def _kappa_heat_map(report: AnnotatorReport) -> go.Figure:
     names = [stats.username for stats in report.annotators]
     position = {name: i for i, name in enumerate(names)}
     kappa = np.full((len(names), len(names)), np.nan)
-    shared = np.zeros((len(names), len(names)), dtype=int)
+    shared = np.zeros((len(names), len(names), 2))  # items both labeled, share with the same label
     for pair in report.pairs:
         a, b = position[pair.user_a], position[pair.user_b]
-        shared[a, b] = shared[b, a] = pair.kappa.n_items
+        observed = pair.observed if pair.observed is not None else np.nan
+        shared[a, b] = shared[b, a] = (pair.kappa.n_items, observed)
         if pair.kappa.value is not None:
             kappa[a, b] = kappa[b, a] = pair.kappa.value
     labels = [[f"{v:.2f}" if not np.isnan(v) else "" for v in row] for row in kappa]
@@ -173,8 +174,8 @@ def _kappa_heat_map(report: AnnotatorReport) -> go.Figure:
             text=labels,
             texttemplate="%{text}",
             customdata=shared,
-            hovertemplate="%{y} / %{x}<br>Cohen's kappa %{z:.3f}<br>n = %{customdata} items both labeled"
-            "<extra></extra>",
+            hovertemplate="%{y} / %{x}<br>Cohen's kappa %{z:.3f}<br>same label on %{customdata[1]:.0%} of "
+            "%{customdata[0]} items both labeled<extra></extra>",
             colorbar={"title": "kappa"},
         )
     )
@@ -246,7 +247,8 @@ SHOWN_DISAGREEMENTS = 100
 def _pair_title(pair: PairAgreement) -> str:
     kappa = pair.kappa
     value = f"kappa {kappa.value:.2f}" if kappa.value is not None else "kappa undefined"
-    return f"{pair.user_a} / {pair.user_b} ({value}, {kappa.n_items:,} shared items)"
+    same = f"same label on {pair.observed:.0%} of " if pair.observed is not None else ""
+    return f"{pair.user_a} / {pair.user_b} ({value}, {same}{kappa.n_items:,} shared items)"
 
 
 @st.fragment
