@@ -69,6 +69,7 @@ def test_the_map_draws_every_point_and_a_click_opens_the_item(mapped_app, new_pa
     page.get_by_role("link", name="Data map").click()
     page.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("heading", name="Clusters").wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT_MS)
 
     drawn = _drawn(page)
     assert set(drawn["types"]) == {"scattergl"} and drawn["points"] == 151 and drawn["canvases"] >= 1

@@ -682,32 +682,38 @@ def map_figure(view: MapView, colour_by: str) -> go.Figure:
     """
     if colour_by not in COLOUR_BY:
         raise ValueError(f"cannot colour by {colour_by!r}; choose one of {sorted(COLOUR_BY)}")
-    points = view.points.assign(hover=_hover(view.points))
-    size = _marker_size(len(points))
-    figure = go.Figure()
+    points = view.points
+    # Plain numpy arrays and one dict per trace: Plotly validates each trace once, and quickly
+    # (Series and add_trace took 2.0 s instead of 0.6 s for 78 label traces of 20,000 points).
+    x, y = points["x"].to_numpy(), points["y"].to_numpy()
+    item_ids, hover = points["item_id"].to_numpy(), np.array(_hover(points), dtype=object)
+    marker = {"size": _marker_size(len(points)), "opacity": 0.75}
+    traces = []
 
-    def add(part: pd.DataFrame, name: str, **marker: Any) -> None:
-        figure.add_trace(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=name, customdata=part["item_id"],
-            hovertext=part["hover"], hovertemplate="%{hovertext}<extra></extra>",
-            marker={"size": size, "opacity": 0.75, **marker},
-        ))
+    def add(rows: np.ndarray, name: str, **style: Any) -> None:
+        traces.append({
+            "type": "scattergl", "mode": "markers", "name": name, "x": x[rows], "y": y[rows],
+            "customdata": item_ids[rows], "hovertext": hover[rows], "hovertemplate": "%{hovertext}<extra></extra>",
+            "marker": {**marker, **style},
+        })
 
     if colour_by == "uncertainty":
-        scored = points["uncertainty"].notna()
+        uncertainty = points["uncertainty"].to_numpy()
+        scored = ~np.isnan(uncertainty)
         if (~scored).any():
-            add(points[~scored], NOT_PREDICTED, color=GREY)
+            add(np.flatnonzero(~scored), NOT_PREDICTED, color=GREY)
         if scored.any():
-            add(points[scored], "uncertainty", color=points.loc[scored, "uncertainty"], colorscale="Viridis",
+            add(np.flatnonzero(scored), "uncertainty", color=uncertainty[scored], colorscale="Viridis",
                 cmin=0.0, cmax=1.0, colorbar={"title": {"text": "1 − confidence"}})
     else:
-        values = points[colour_by].astype(str) if colour_by != "cluster" else points["cluster"]
-        counts = values.value_counts()
-        ordered = sorted(counts.index, key=lambda value: (str(value) not in BACKGROUND, -counts[value], str(value)))
+        values = points[colour_by].to_numpy()
+        groups = {value: rows for value, rows in pd.Series(values).groupby(values, sort=False).indices.items()}
+        ordered = sorted(groups, key=lambda value: (str(value) not in BACKGROUND, -len(groups[value]), str(value)))
         for index, value in enumerate(ordered):
             colour = GREY if str(value) in BACKGROUND else PALETTE[index % len(PALETTE)]
             name = f"cluster {value}" if colour_by == "cluster" else str(value)
-            add(points[values == value], f"{name} ({counts[value]:,})", color=colour)
+            add(groups[value], f"{name} ({len(groups[value]):,})", color=colour)
+    figure = go.Figure(data=traces)
     figure.update_layout(
         height=620, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="pan", hovermode="closest",
         legend={"title": {"text": COLOUR_BY[colour_by]}, "itemsizing": "constant"},

@@ -7,6 +7,7 @@ The worker computes the map (``workbench.insight.map``) after every round; this 
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from workbench.insight import clusters as cluster_insight
@@ -38,6 +39,13 @@ def _view(db_url: str, project_id: int, computed_at: str) -> embedding_map.MapVi
     # Keyed by the map's time: a new map is read at once; labels and flags within REFRESH_SECONDS.
     with database().read() as db_session:
         return embedding_map.map_view(db_session, project_id)
+
+
+@st.cache_resource(ttl=REFRESH_SECONDS, max_entries=8, show_spinner=False)
+def _figure(db_url: str, project_id: int, computed_at: str, colour_by: str) -> go.Figure:
+    # Building 20,000 points' traces takes a fraction of a second: not again on every click. A
+    # resource, not data: an unpickled copy per run made the chart forget a clicked point.
+    return embedding_map.map_figure(_view(db_url, project_id, computed_at), colour_by)
 
 
 @st.cache_data(ttl=REFRESH_SECONDS, max_entries=4, show_spinner="Describing the clusters...")
@@ -140,13 +148,13 @@ def _item_details(view: embedding_map.MapView, item_ids: list[int]) -> None:
 
 
 @st.fragment
-def _map(view: embedding_map.MapView, project_id: int) -> None:
+def _map(view: embedding_map.MapView, project_id: int, computed_at: str) -> None:
     # A fragment: choosing a colour or clicking a point reruns the chart, not the cluster table.
     colour_by = st.segmented_control(
         "Colour by", list(embedding_map.COLOUR_BY), format_func=embedding_map.COLOUR_BY.get,
         default="label", key="data_map_colour",
     ) or "label"
-    figure = embedding_map.map_figure(view, colour_by)
+    figure = _figure(database().url, project_id, computed_at, colour_by)
     event = st.plotly_chart(
         figure, key=f"data_map_chart_{project_id}_{colour_by}", on_select="rerun",
         selection_mode=("points", "box", "lasso"), config={"scrollZoom": True, "displaylogo": False},
@@ -218,7 +226,7 @@ def main() -> None:
     with db.read() as db_session:
         latest_round = embedding_map.latest_round_number(db_session, project.id)
     _caption(view, latest_round)
-    _map(view, project.id)
+    _map(view, project.id, info.computed_at)
     summaries = _summaries(db.url, project.id, info.computed_at)
     if summaries:
         _cluster_table(summaries)
