@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from workbench.noise import DETECTORS
 from workbench.noise.store import NOISE_JOB, request_noise_scan
 from workbench.responses import response_of
 from workbench.review import queue as review_queue
@@ -30,7 +31,7 @@ from workbench.review.decisions import (
     undo,
     undo_last,
 )
-from workbench.review.evidence import title_of
+from workbench.review.evidence import OTHER_SOURCES, title_of
 from workbench.review.queue import QueueError, QueueFilter, QueueRow
 from workbench.store import jobs
 from workbench.store.projects import list_projects
@@ -113,9 +114,7 @@ def _toolbar(project: Project, user_id: int) -> None:
     _noise_job(project.id)
 
 
-def _counts(project_id: int) -> None:
-    with database().read() as db_session:
-        counts = review_queue.open_counts(db_session, project_id)
+def _counts(counts: dict[str, tuple[int, int]]) -> None:
     if not counts:
         st.success("No open flags. Run “Find noise now” after new imports or labels.")
         return
@@ -135,14 +134,19 @@ def _reset_page() -> None:
     st.session_state.pop(BULK_KEY, None)
 
 
-def _filter(project: Project) -> QueueFilter:
+def _filter(project: Project, counts: dict[str, tuple[int, int]]) -> QueueFilter:
     with database().read() as db_session:
         choices = review_queue.filter_choices(db_session, project.id)
-        detectors = list(review_queue.open_counts(db_session, project.id))
     reset = {"on_change": _reset_page}
     first, second = st.columns(2)
+    # Every detector is offered, flagged or not, so a choice survives its flags being resolved.
     chosen = first.multiselect(
-        "Detectors", detectors, key="review_detectors", placeholder="every detector", **reset
+        "Detectors",
+        [*DETECTORS, *OTHER_SOURCES],
+        format_func=lambda name: f"{name} ({counts.get(name, (0, 0))[0]:,})",
+        key="review_detectors",
+        placeholder="every detector",
+        **reset,
     )
     low, high = second.slider("Severity", 0.0, 1.0, (0.0, 1.0), step=0.05, key="review_severity", **reset)
     columns = st.columns(4 if choices["clusters"] else 3)
@@ -408,8 +412,10 @@ def render() -> None:
     if error:
         st.error(error)
     _toolbar(project, user.id)
-    _counts(project.id)
-    queue_filter = _filter(project)
+    with database().read() as db_session:
+        counts = review_queue.open_counts(db_session, project.id)
+    _counts(counts)
+    queue_filter = _filter(project, counts)
     queue_tab, history_tab = st.tabs(["Queue", "Recent decisions"])
     with queue_tab:
         _queue(project, user.id, queue_filter)
