@@ -444,6 +444,76 @@ def _percentile(values: np.ndarray, q: float) -> float | None:
     return float(np.percentile(values, q)) if len(values) else None
 
 
+def _annotator_stats(
+    table: AnnotationTable,
+    user_ids: np.ndarray,
+    names: dict[int, str],
+    reference: np.ndarray,
+    lead: np.ndarray,
+    seconds_per_item: dict[str, np.ndarray],
+    skips: dict[int, int],
+    flags: dict[int, int],
+    now: datetime,
+) -> list[AnnotatorStats]:
+    """One row per user in ``user_ids`` (sorted); sums over each user's annotation rows."""
+    row_user = np.searchsorted(user_ids, table.user_ids)
+
+    def per_user(values: np.ndarray) -> np.ndarray:
+        return np.bincount(row_user, weights=np.asarray(values, dtype=np.float64), minlength=len(user_ids))
+
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    labels = per_user(np.ones(len(row_user)))
+    labels_today = per_user(table.saved_at >= today.timestamp())
+    labels_week = per_user(table.saved_at >= week.timestamp())
+    starts, active = work_sessions(table.user_ids, table.saved_at, table.seconds)
+    sessions, active_seconds = per_user(starts), per_user(active)
+    has_reference = reference != MISSING
+    agreement_n = per_user(has_reference)
+    agreed = per_user(has_reference & (reference == table.labels))
+    decided = per_user(lead != MISSING)
+    overturned = per_user((lead != MISSING) & (lead != table.labels))
+
+    rows = []
+    for index, user in enumerate(user_ids.tolist()):
+        hours = active_seconds[index] / HOUR
+        spent = seconds_per_item[names[user]]
+        rows.append(
+            AnnotatorStats(
+                user_id=user,
+                username=names[user],
+                labels=int(labels[index]),
+                labels_today=int(labels_today[index]),
+                labels_this_week=int(labels_week[index]),
+                sessions=int(sessions[index]),
+                active_hours=float(hours),
+                labels_per_hour=float(labels[index] / hours) if hours > 0 else None,
+                median_seconds=_percentile(spent, 50),
+                p90_seconds=_percentile(spent, 90),
+                skips=int(skips.get(user, 0)),
+                flags=int(flags.get(user, 0)),
+                agreement=float(agreed[index] / agreement_n[index]) if agreement_n[index] else None,
+                agreement_n=int(agreement_n[index]),
+                overturned=int(overturned[index]),
+                decided=int(decided[index]),
+            )
+        )
+    return rows
+
+
+def _confusions(
+    table: AnnotationTable, user_ids: np.ndarray, names: dict[int, str], reference: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per user, ``[given, reference]`` counts, shape (n_categories, n_categories)."""
+    n_categories = len(table.categories)
+    confusion = {}
+    for user in user_ids.tolist():
+        mine = (reference != MISSING) & (table.user_ids == user)
+        cells = np.bincount(table.labels[mine] * n_categories + reference[mine], minlength=n_categories**2)
+        confusion[names[user]] = cells.reshape(n_categories, n_categories)
+    return confusion
+
+
 def annotator_report(
     session: Session, project_id: int, *, now: datetime | None = None, n_boot: int = N_BOOT, seed: int = 0
 ) -> AnnotatorReport:
@@ -476,69 +546,18 @@ def annotator_report(
 
     user_ids = np.unique(np.concatenate([table.user_ids, list(skips), list(flags)]).astype(np.int64))
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids.tolist()))).all())
-    row_user = np.searchsorted(user_ids, table.user_ids)
-    n_users = len(user_ids)
-
-    def per_user(values: np.ndarray) -> np.ndarray:
-        return np.bincount(row_user, weights=values, minlength=n_users)
-
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    week = today - timedelta(days=today.weekday())
-    ones = np.ones(len(row_user))
-    labels = per_user(ones)
-    labels_today = per_user((table.saved_at >= today.timestamp()).astype(np.float64))
-    labels_week = per_user((table.saved_at >= week.timestamp()).astype(np.float64))
-    starts, active = work_sessions(table.user_ids, table.saved_at, table.seconds)
-    sessions = per_user(starts.astype(np.float64))
-    active_seconds = per_user(active)
-
     reference, lead = reference_labels(table, relabels)
-    has_reference = reference != MISSING
-    agreement_n = per_user(has_reference.astype(np.float64))
-    agreed = per_user((has_reference & (reference == table.labels)).astype(np.float64))
-    decided = per_user((lead != MISSING).astype(np.float64))
-    overturned = per_user(((lead != MISSING) & (lead != table.labels)).astype(np.float64))
-
-    n_categories = len(table.categories)
-    confusion = {}
-    for user in user_ids.tolist():
-        mine = has_reference & (table.user_ids == user)
-        cells = table.labels[mine] * n_categories + reference[mine]
-        counts_of_cells = np.bincount(cells, minlength=n_categories**2)
-        confusion[names[user]] = counts_of_cells.reshape(n_categories, n_categories)
     measured = table.seconds > 0
     seconds_per_item = {
-        names[int(user)]: table.seconds[measured & (table.user_ids == user)] for user in user_ids
+        names[user]: table.seconds[measured & (table.user_ids == user)] for user in user_ids.tolist()
     }
-    annotators = []
-    for index, user in enumerate(user_ids.tolist()):
-        hours = active_seconds[index] / HOUR
-        spent = seconds_per_item[names[user]]
-        annotators.append(
-            AnnotatorStats(
-                user_id=user,
-                username=names[user],
-                labels=int(labels[index]),
-                labels_today=int(labels_today[index]),
-                labels_this_week=int(labels_week[index]),
-                sessions=int(sessions[index]),
-                active_hours=float(hours),
-                labels_per_hour=float(labels[index] / hours) if hours > 0 else None,
-                median_seconds=_percentile(spent, 50),
-                p90_seconds=_percentile(spent, 90),
-                skips=int(skips.get(user, 0)),
-                flags=int(flags.get(user, 0)),
-                agreement=float(agreed[index] / agreement_n[index]) if agreement_n[index] else None,
-                agreement_n=int(agreement_n[index]),
-                overturned=int(overturned[index]),
-                decided=int(decided[index]),
-            )
-        )
-
+    annotators = _annotator_stats(
+        table, user_ids, names, reference, lead, seconds_per_item, skips, flags, now
+    )
     codes, counts = item_rater_matrix(table, user_ids)
     pairs = [
-        _pair(names[user_ids[a]], names[user_ids[b]], codes[:, a], codes[:, b], n_categories)
-        for a, b in combinations(range(n_users), 2)
+        _pair(names[user_ids[a]], names[user_ids[b]], codes[:, a], codes[:, b], len(table.categories))
+        for a, b in combinations(range(len(user_ids)), 2)
     ]
     return AnnotatorReport(
         project_id=project_id,
@@ -550,7 +569,7 @@ def annotator_report(
         fleiss=fleiss_kappa(counts, n_boot=n_boot, seed=seed),
         alpha=krippendorff_alpha(counts, n_boot=n_boot, seed=seed),
         categories=table.categories,
-        confusion=confusion,
+        confusion=_confusions(table, user_ids, names, reference),
         seconds_per_item=seconds_per_item,
         per_hour=_time_bins(table, names, HOUR),
         per_day=_time_bins(table, names, DAY),
