@@ -6,7 +6,9 @@ server runs them; each reads an item for ``--think-ms`` on average (500 ms: a ve
 before pressing the key. Each iteration is what one key press costs: ``save_label`` of the item on screen,
 then ``label_screen`` (claim or resume, progress, recent labels, why chosen, suggestion) for the
 next. The project has a round with ``--candidates`` candidates and a prediction for every item, so
-the queue starts in the round and then falls back to import order, as in real use.
+the queue starts in the round and then falls back to import order, as in real use. "save + claim
+CPU" is the CPU time of the session's thread for both (it depends far less on how busy the machine
+is than the wall-clock times).
 
 Run from the repository root::
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -128,16 +131,17 @@ def annotate(
             if screen.claim is None:
                 return
             time.sleep(think_s * rng.uniform(0.5, 1.5))
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.thread_time()
             with db.write() as session:
                 save_label(session, project_id, user_id, screen.claim.item_id, LABELS[n % len(LABELS)])
             t1 = time.perf_counter()
             with db.write() as session:
                 screen = label_screen(session, project_id, user_id)
-            t2 = time.perf_counter()
+            t2, cpu2 = time.perf_counter(), time.thread_time()
             times["save"].append(t1 - t0)
             times["claim"].append(t2 - t1)
             times["save + claim"].append(t2 - t0)
+            times["save + claim CPU"].append(cpu2 - cpu0)
     except Exception as error:  # noqa: BLE001 - reported at the end
         errors.append(f"{type(error).__name__}: {error}")
 
@@ -186,7 +190,8 @@ def main() -> None:
             finally:
                 connection.close()
 
-        times: dict[str, list[float]] = {"save": [], "claim": [], "save + claim": []}
+        load_before = os.getloadavg()
+        times: dict[str, list[float]] = {"save": [], "claim": [], "save + claim": [], "save + claim CPU": []}
         errors: list[str] = []
         threads = [
             threading.Thread(
@@ -201,6 +206,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         wall_s = time.perf_counter() - started
+        load_after = os.getloadavg()
         db.dispose()
 
     labels = len(times["save"])
@@ -215,6 +221,8 @@ def main() -> None:
                 "build_s": round(build_s, 1),
                 "labels": labels,
                 "labels_per_s": round(labels / wall_s, 1),
+                "load_average_before": [round(load, 2) for load in load_before],
+                "load_average_after": [round(load, 2) for load in load_after],
                 "errors": errors[:5],
                 **{name: percentiles(values) for name, values in times.items() if values},
             },

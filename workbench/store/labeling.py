@@ -18,9 +18,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from workbench.responses import reshape, with_response
@@ -154,13 +171,16 @@ def _needs_annotations(
     return n_annotations.scalar_subquery() + n_live.scalar_subquery() < overlap
 
 
-def open_to(item_id: Any, user_id: int, overlap: int, now: datetime) -> ColumnElement[bool]:
+def open_to(item_id: Any, user_id: Any, overlap: Any, now: Any) -> ColumnElement[bool]:
     """SQL: the item may be leased to ``user_id`` now (never assigned to or labeled by them, and
-    still needing annotations)."""
-    if overlap == 1:
-        # Two index probes per item: any assignment that is the user's or live, any annotation.
+    still needing annotations). ``overlap`` 1 gets the cheaper test; any other value, also a bind
+    parameter, the general one."""
+    if isinstance(overlap, int) and overlap == 1:
+        # Two index probes per item: an assignment that is the user's or live, any annotation.
+        # The CASE keeps SQLite from answering the OR with a second index search over every live
+        # lease of the project for each item.
         mine_or_live = exists().where(
-            Assignment.item_id == item_id, or_(Assignment.user_id == user_id, _is_live(now))
+            Assignment.item_id == item_id, case((Assignment.user_id == user_id, true()), else_=_is_live(now))
         )
         return and_(~mine_or_live, ~exists().where(Annotation.item_id == item_id))
     return and_(
@@ -168,6 +188,70 @@ def open_to(item_id: Any, user_id: int, overlap: int, now: datetime) -> ColumnEl
         ~exists().where(Annotation.item_id == item_id, Annotation.user_id == user_id),
         _needs_annotations(item_id, overlap, now),
     )
+
+
+# The queue's hot statements are built once per process with bind parameters: building and
+# cache-keying these nested statements took more CPU than running them, on every claim.
+_PROJECT = bindparam("project_id", type_=Integer)
+_USER = bindparam("user_id", type_=Integer)
+_ROUND = bindparam("round_id", type_=Integer)
+_OVERLAP = bindparam("overlap", type_=Integer)
+_NOW = bindparam("now", type_=Timestamp())
+_EXPIRES = bindparam("expires_at", type_=Timestamp())
+_LEASE_COLUMNS = ["project_id", "item_id", "user_id", "round_id", "status", "leased_at", "expires_at"]
+
+
+def _open_candidates(single: bool) -> Select[Any]:
+    """The round's candidates open to the user (``single``: the project's overlap is 1)."""
+    return (
+        select(Candidate.item_id, Candidate.round_id, Candidate.rank)
+        .join(Item, Item.id == Candidate.item_id)
+        .where(
+            Candidate.round_id == _ROUND,
+            Item.status == "active",
+            open_to(Candidate.item_id, _USER, 1 if single else _OVERLAP, _NOW),
+        )
+    )
+
+
+@cache
+def _claim_candidate(single: bool) -> Insert:
+    """Lease the best-ranked open candidate of round ``round_id``; RETURNING its lease."""
+    best = _open_candidates(single).order_by(Candidate.rank).limit(1).subquery()
+    source = select(_PROJECT, best.c.item_id, _USER, best.c.round_id, literal("leased"), _NOW, _EXPIRES)
+    # Core insert on the table: an ORM insert would take SQLAlchemy's bulk-insert path.
+    table = Assignment.__table__
+    return insert(table).from_select(_LEASE_COLUMNS, source).returning(table.c.id, table.c.item_id)
+
+
+@cache
+def _claim_in_import_order(single: bool) -> Insert:
+    """Lease the project's first open active item in import order; RETURNING its lease."""
+    source = (
+        select(_PROJECT, Item.id, _USER, literal(None, BigInteger), literal("leased"), _NOW, _EXPIRES)
+        # "+ 0" keeps SQLite off the (project_id, status, ...) indexes: it walks the table in id
+        # order and stops at the first open item instead of sorting every item of the project.
+        .where(
+            Item.project_id + 0 == _PROJECT,
+            Item.status == "active",
+            open_to(Item.id, _USER, 1 if single else _OVERLAP, _NOW),
+        )
+        .order_by(Item.id)
+        .limit(1)
+    )
+    table = Assignment.__table__
+    return insert(table).from_select(_LEASE_COLUMNS, source).returning(table.c.id, table.c.item_id)
+
+
+@cache
+def _count_open_candidates(single: bool) -> Select[Any]:
+    return select(func.count()).select_from(_open_candidates(single).subquery())
+
+
+def open_candidates(session: Session, round_id: int, user_id: int, overlap: int, now: datetime) -> int:
+    """How many of the round's candidates are open to the user now."""
+    params = {"round_id": round_id, "user_id": user_id, "overlap": overlap, "now": now}
+    return session.scalar(_count_open_candidates(overlap == 1), params) or 0
 
 
 def _resume(
@@ -192,14 +276,6 @@ def _resume(
     return None
 
 
-def _insert_lease(session: Session, source: Any, now: datetime, lease: timedelta) -> tuple[int, int] | None:
-    columns = ["project_id", "item_id", "user_id", "round_id", "status", "leased_at", "expires_at"]
-    row = session.execute(
-        insert(Assignment).from_select(columns, source).returning(Assignment.id, Assignment.item_id)
-    ).first()
-    return None if row is None else (row.id, row.item_id)
-
-
 def claim_next(
     session: Session,
     project_id: int,
@@ -220,48 +296,20 @@ def claim_next(
     resumed = _resume(session, user_id, project_id, overlap, now, lease)
     if resumed is not None:
         return resumed
-
-    def lease_of(item_id: Any, round_id: Any) -> list[Any]:
-        return [
-            literal(project_id),
-            item_id,
-            literal(user_id),
-            round_id,
-            literal("leased"),
-            literal(now, Timestamp()),
-            literal(now + lease, Timestamp()),
-        ]
-
+    params = {
+        "project_id": project_id,
+        "user_id": user_id,
+        "overlap": overlap,
+        "now": now,
+        "expires_at": now + lease,
+    }
     current = latest_round(session, project_id)
     if current is not None:
-        from_candidates = (
-            select(*lease_of(Candidate.item_id, Candidate.round_id))
-            .join(Item, Item.id == Candidate.item_id)
-            .where(
-                Candidate.round_id == current.id,
-                Item.status == "active",
-                open_to(Candidate.item_id, user_id, overlap, now),
-            )
-            .order_by(Candidate.rank)
-            .limit(1)
-        )
-        claimed = _insert_lease(session, from_candidates, now, lease)
-        if claimed is not None:
-            return Claim(claimed[0], claimed[1], current.id, now + lease, False)
-    fallback = (
-        select(*lease_of(Item.id, literal(None, BigInteger)))
-        # "+ 0" keeps SQLite off the (project_id, status, ...) indexes: it walks the table in id
-        # order and stops at the first open item instead of sorting every item of the project.
-        .where(
-            Item.project_id + 0 == project_id,
-            Item.status == "active",
-            open_to(Item.id, user_id, overlap, now),
-        )
-        .order_by(Item.id)
-        .limit(1)
-    )
-    claimed = _insert_lease(session, fallback, now, lease)
-    return None if claimed is None else Claim(claimed[0], claimed[1], None, now + lease, False)
+        row = session.execute(_claim_candidate(overlap == 1), {**params, "round_id": current.id}).first()
+        if row is not None:
+            return Claim(row.id, row.item_id, current.id, now + lease, False)
+    row = session.execute(_claim_in_import_order(overlap == 1), params).first()
+    return None if row is None else Claim(row.id, row.item_id, None, now + lease, False)
 
 
 def candidate_for(session: Session, round_id: int | None, item_id: int) -> Candidate | None:

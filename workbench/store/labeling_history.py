@@ -21,7 +21,7 @@ from workbench.store.labeling import (
     active_user,
     latest_round,
     lock_project_queue,
-    open_to,
+    open_candidates,
     overlap_of,
     project_or_fail,
 )
@@ -30,7 +30,6 @@ from workbench.store.schema import (
     AnnotationRevision,
     Assignment,
     AuditEntry,
-    Candidate,
     Decision,
     Item,
     ItemRevision,
@@ -204,19 +203,21 @@ class RecentLabel:
 
 def recent_labels(session: Session, project_id: int, user_id: int, limit: int = 10) -> list[RecentLabel]:
     """The user's most recently saved or changed labels in the project, newest first."""
-    rows = session.execute(
+    newest = (
         select(
-            Annotation.id,
-            Annotation.item_id,
-            Annotation.label,
-            Annotation.revision,
-            Annotation.updated_at,
-            func.substr(Item.text, 1, PREVIEW_CHARS).label("preview"),
+            Annotation.id, Annotation.item_id, Annotation.label, Annotation.revision, Annotation.updated_at
         )
-        .join(Item, Item.id == Annotation.item_id)
         .where(Annotation.project_id == project_id, Annotation.user_id == user_id)
         .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
         .limit(limit)
+        .subquery()
+    )
+    # The newest ones are picked from the annotations alone, then joined to their items: joining
+    # first reads the item row (sample, text) of every label the user ever made.
+    rows = session.execute(
+        select(*newest.c, func.substr(Item.text, 1, PREVIEW_CHARS).label("preview"))
+        .join(Item, Item.id == newest.c.item_id)
+        .order_by(newest.c.updated_at.desc(), newest.c.id.desc())
     )
     return [RecentLabel(*row) for row in rows]
 
@@ -273,19 +274,7 @@ def progress(
     ).one()
     if current is None:
         return Progress(done_this_round, done_today, 0, None, None, False)
-    left = (
-        session.scalar(
-            select(func.count())
-            .select_from(Candidate)
-            .join(Item, Item.id == Candidate.item_id)
-            .where(
-                Candidate.round_id == current.id,
-                Item.status == "active",
-                open_to(Candidate.item_id, user_id, overlap, now),
-            )
-        )
-        or 0
-    )
+    left = open_candidates(session, current.id, user_id, overlap, now)
     return Progress(
         done_this_round=done_this_round,
         done_today=done_today,
