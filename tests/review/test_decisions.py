@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from review_setup import make_project
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.fakes import FakeEmbedder
 from workbench.embed import embed_project
@@ -320,3 +322,27 @@ def test_a_drop_takes_the_item_from_the_annotator_holding_it_and_undo_gives_it_b
     _undo(db, s, decision_id)
     with db.read() as session:
         assert session.get(Assignment, held.assignment_id).status == "leased"
+
+
+def test_two_leads_undoing_the_same_decision_at_once_undo_it_once(db):
+    s = make_project(db)
+    decision_id = _decide(db, s, "empty", "drop")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def undo_as(user_id: int) -> None:
+        barrier.wait()
+        try:
+            _undo(db, s, decision_id, user=user_id)
+            outcomes.append("undone")
+        except DecisionError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=undo_as, args=(user,)) for user in (s.lead, s.other_lead)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [f"decision {decision_id} was already undone", "undone"]
+    with db.read() as session:
+        assert session.scalar(select(func.count()).where(Decision.undoes_id == decision_id)) == 1
