@@ -22,6 +22,7 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from workbench.cli.agreement_cmd import NO_OVERLAP  # importing registers the command on the app
 from workbench.insight.agreement import NO_VARIATION, TOO_FEW_ITEMS
 from workbench.insight.annotators import (
     AnnotatorReport,
@@ -274,7 +275,6 @@ def test_an_empty_project_has_no_rows_and_a_single_label_gives_no_kappa(db):
 @pytest.fixture
 def cli(worked, monkeypatch):
     """The ``agreement`` command on the worked project's database."""
-    import workbench.cli.agreement_cmd  # noqa: F401  (registers the command; the integrator lists it)
     from workbench.cli.app import app, database
 
     db, _ = worked
@@ -313,6 +313,26 @@ def test_the_agreement_command_prints_json_and_names_a_missing_project(cli):
 
     missing = cli("--project", "nope")
     assert missing.exit_code == 1 and "no project named 'nope'" in missing.output
+
+
+def test_the_agreement_command_says_when_there_is_nothing_to_measure(cli, worked):
+    db, project_id = worked
+    with db.write() as session:
+        projects.create_project(
+            session, "empty", labels=projects.make_label_schema(["a"]), embedding_model="m"
+        )
+        solo = projects.create_project(
+            session, "solo", labels=projects.make_label_schema(["a", "b"]), embedding_model="m"
+        )
+        ann1 = session.scalar(select(User.id).where(User.username == "ann1"))
+        labeling.save_label(session, solo.id, ann1, _item(session, solo.id, 0).id, "a", now=NOW)
+
+    empty = cli("--project", "empty")
+    assert empty.exit_code == 0
+    assert empty.output.strip() == "project 'empty': nobody has labeled, skipped or flagged an item yet"
+    single = cli("--project", "solo")
+    assert single.exit_code == 0 and single.output.splitlines()[-1] == NO_OVERLAP
+    assert "Fleiss" not in single.output
 
 
 def test_asking_for_overlap_below_one_is_refused_and_a_repeat_changes_nothing(db):
