@@ -316,7 +316,7 @@ def test_the_agreement_command_prints_json_and_names_a_missing_project(cli):
 
 
 def test_the_agreement_command_says_when_there_is_nothing_to_measure(cli, worked):
-    db, project_id = worked
+    db, _ = worked
     with db.write() as session:
         projects.create_project(
             session, "empty", labels=projects.make_label_schema(["a"]), embedding_model="m"
