@@ -29,6 +29,7 @@ from workbench.store.projects import list_projects
 from workbench.store.schema import Project
 from workbench.ui import auth, session
 from workbench.ui.db import database
+from workbench.ui.markdown import escape_markdown
 
 NO_OVERLAP = (
     "No overlap yet: no item has been labeled by two annotators, so agreement cannot be measured. "
@@ -268,7 +269,7 @@ def _pair_disagreements(project_id: int, report: AnnotatorReport) -> None:
             db_session, project_id, ids[pair.user_a], ids[pair.user_b], limit=SHOWN_DISAGREEMENTS
         )
     if not total:
-        st.caption(f"{pair.user_a} and {pair.user_b} agree on every item they share.")
+        st.caption(escape_markdown(f"{pair.user_a} and {pair.user_b} agree on every item they share."))
         return
     shown = f"the newest {len(found)} of " if total > len(found) else ""
     st.caption(f"Showing {shown}{total:,} items; the text is the item's text as embedded.")
@@ -326,7 +327,7 @@ def _confusions(report: AnnotatorReport) -> None:
             key="annotators_top_confusions",
         )
     else:
-        st.caption(f"{name} agreed with every reference label.")
+        st.caption(escape_markdown(f"{name} agreed with every reference label."))
 
 
 def _time_per_item(report: AnnotatorReport) -> go.Figure:
