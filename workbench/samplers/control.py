@@ -7,7 +7,11 @@ batch are. ``with_control`` adds such a part to a hybrid budget; the hybrid draw
 other parts (so it is uniform over all unlabeled items) and keeps at least one pick in a batch of
 ``MIN_BATCH_FOR_CONTROL`` or more. ``workbench.insight.learning`` reads the labeled control items.
 
-What the slice costs in labels is measured by ``benchmarks/label_efficiency.py --control-shares``.
+What the slice costs (``benchmarks/label_efficiency.py --control-shares``; banking77, hybrid,
+batch 77, 10 seeds): 5% of each batch raised the labels needed to reach random sampling's final
+accuracy from 608 to 637 (+29, +4.7%: about the share itself, and within the seed-to-seed noise),
+2.5% to 630; final accuracy was the same (0.892 vs 0.891). With 3 seeds 5% seemed to cost +84,
+which was noise.
 """
 
 from __future__ import annotations
