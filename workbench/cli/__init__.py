@@ -7,6 +7,7 @@ from workbench.cli import (  # noqa: F401  (importing a module registers its com
     import_cmd,
     init_cmd,
     noise_cmd,
+    review_cmd,
     rounds_cmd,
     simulate_cmd,
     users_cmd,
