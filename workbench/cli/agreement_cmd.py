@@ -55,14 +55,17 @@ def format_score(name: str, score: Score) -> str:
 
 
 def _table(rows: list[dict[str, Any]]) -> list[str]:
+    """Aligned columns: the first (the names) to the left, the figures to the right."""
     columns = list(rows[0])
     cells = [[_cell(column, row[column]) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
-    lines = ["  ".join(column.rjust(width) for column, width in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in cells
-    ]
-    return lines
+
+    def line(values: list[str]) -> str:
+        name, *figures = values
+        aligned = [value.rjust(width) for value, width in zip(figures, widths[1:], strict=True)]
+        return "  ".join([name.ljust(widths[0]), *aligned])
+
+    return [line(columns), *(line(values) for values in cells)]
 
 
 def report_lines(report: AnnotatorReport, project: str) -> list[str]:
