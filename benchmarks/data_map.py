@@ -102,15 +102,17 @@ def prepare(db: Database, n_items: int, models_dir: Path) -> int:
     return project_id
 
 
-def page_data(db: Database, project_id: int) -> None:
-    def view() -> tuple[int, int]:
-        with db.read() as session:
-            shown = embedding_map.map_view(session, project_id)
-        figure = embedding_map.map_figure(shown, "label")
-        return shown.n_shown, len(figure.to_json())
+def page_data(db: Database, project_id: int, n_items: int) -> None:
+    for limit in (embedding_map.MAX_POINTS, n_items):  # the page's cap, and every point for comparison
 
-    n_shown, json_bytes = measured("page: map_view + map_figure (label)", view, db)
-    print(f"   {n_shown:,} points drawn, figure JSON {json_bytes / 1e6:.1f} MB")
+        def view(limit: int = limit) -> tuple[int, int]:
+            with db.read() as session:
+                shown = embedding_map.map_view(session, project_id, max_points=limit)
+            figure = embedding_map.map_figure(shown, "label")
+            return shown.n_shown, len(figure.to_json())
+
+        n_shown, json_bytes = measured(f"page: map_view + map_figure, {limit:,} points", view, db)
+        print(f"   {n_shown:,} points drawn, figure JSON {json_bytes / 1e6:.1f} MB")
 
     def summaries() -> int:
         with db.read() as session:
@@ -166,9 +168,27 @@ def browser(db_url: str, n_items: int) -> None:
                 page.get_by_role("heading", name="Clusters").wait_for(timeout=300_000)
                 print(f"{'app: Data map ' + visit:<44} {drawn:7.2f} s to the drawn map, "
                       f"{time.perf_counter() - started:.2f} s to the cluster table")
+                if visit.startswith("second"):
+                    click_seconds(page)
                 page.get_by_role("link", name="Overview").click()
                 page.get_by_role("heading", name="Overview").wait_for(timeout=120_000)
         chromium.close()
+
+
+def click_seconds(page) -> None:
+    """Click the first point of the largest label's trace; print the seconds until its item shows."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=300_000)
+    point = page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        const layout = gd._fullLayout, box = gd.getBoundingClientRect(), trace = gd._fullData[1];
+        return {x: box.left + layout._size.l + layout.xaxis.l2p(trace.x[0]),
+                y: box.top + layout._size.t + layout.yaxis.l2p(trace.y[0]), item: trace.customdata[0]};
+    }""")
+    page.mouse.move(point["x"], point["y"])
+    started = time.perf_counter()
+    page.mouse.click(point["x"], point["y"])
+    page.get_by_text(f"item {point['item']} · status active").wait_for(timeout=120_000)
+    print(f"{'app: click a point to its item shown':<44} {time.perf_counter() - started:7.2f} s")
 
 
 def main() -> None:
@@ -191,7 +211,7 @@ def main() -> None:
                 db, project_id, models_dir=models_dir, projection_name=name), db)
             print(f"   {info.n_clusters} clusters, {info.n_scored:,} labeled items scored out of fold, "
                   f"compute {info.seconds:.1f} s of it")
-        page_data(db, project_id)
+        page_data(db, project_id, args.items)
         if not args.no_browser:
             browser(db_url, args.items)
         print(f"load average at end: {os.getloadavg()[0]:.1f}")

@@ -84,7 +84,9 @@ def pca_projection(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if len(vectors) < 2 or vectors.shape[1] < 2:
         return np.zeros((len(vectors), 2), dtype=np.float32)
     model = PCA(n_components=2, svd_solver="randomized", random_state=int(rng.integers(2**31 - 1)))
-    with threadpool_limits(limits=1):  # as the samplers' k-means: two BLAS threads fight on 2 cores
+    # One BLAS thread, as the samplers' k-means: two fight on 2 cores. Identical vectors have no
+    # variance to explain: every point lands on the origin, without a divide-by-zero warning.
+    with threadpool_limits(limits=1), np.errstate(invalid="ignore", divide="ignore"):
         return model.fit_transform(vectors).astype(np.float32)
 
 
