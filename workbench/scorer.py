@@ -326,8 +326,8 @@ CURVE_SIZES = 4
 CURVE_REPEATS = 2
 CURVE_TEST_SHARE = 0.2
 #: At most this many items are used, so measuring the curve costs the same on long projects: with
-#: 77 classes and 384-d embeddings its 8 fits took 0.2 s on 64 items and 1-3 s on 200-600 items on a
-#: busy 2-core machine (load 13), a part of every round.
+#: 77 classes and 384-d embeddings its 8 fits took 0.3 s on 64 items and 0.8-1.0 s on 200-1,000
+#: items on a busy 2-core machine (load 8.5), a part of every round.
 CURVE_MAX_ITEMS = 400
 
 
