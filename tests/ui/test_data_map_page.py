@@ -77,7 +77,8 @@ def test_after_a_map_the_chart_and_cluster_table_show_every_item(app_db: Databas
 
     table = at.dataframe[0].value
     assert table["items"].sum() == 150 and len(table) == info.n_clusters
-    assert table["label errors"].str.endswith("of 0").sum() == 0  # every cluster has labeled items scored
+    assert (table["scored"] > 0).all() and table["label errors"].notna().all()  # labeled items in every cluster
+    assert table["label errors"].max() > 0  # the two flipped labels
     assert len(at.expander) == info.n_clusters
 
     at.segmented_control(key="data_map_colour").set_value("cluster").run()

@@ -162,10 +162,6 @@ def _map(view: embedding_map.MapView, project_id: int, computed_at: str) -> None
     _item_details(view, _selected_ids(event))
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def _cluster_table(summaries: list[cluster_insight.ClusterSummary]) -> None:
     st.subheader("Clusters")
     st.caption(
@@ -182,16 +178,22 @@ def _cluster_table(summaries: list[cluster_insight.ClusterSummary]) -> None:
         rows.append({
             "cluster": summary.cluster,
             "items": summary.size,
-            "labeled": summary.labeled_share,
+            "labeled": 100 * summary.labeled_share,
             "label mix": mix or "—",
-            "label errors": _percent(summary.error_rate) + (f" of {summary.n_scored}" if summary.n_scored else ""),
-            "unlabeled uncertainty": _percent(summary.uncertainty),
+            "label errors": None if summary.error_rate is None else 100 * summary.error_rate,
+            "scored": summary.n_scored,
+            "unlabeled uncertainty": None if summary.uncertainty is None else 100 * summary.uncertainty,
             "terms": ", ".join(summary.top_terms),
         })
+    percent = "%.0f%%"
     st.dataframe(
         pd.DataFrame(rows), hide_index=True, key="data_map_clusters",
-        column_config={"labeled": st.column_config.ProgressColumn("labeled", format="percent", min_value=0,
-                                                                  max_value=1)},
+        column_config={
+            "labeled": st.column_config.ProgressColumn("labeled", format=percent, min_value=0, max_value=100),
+            "label errors": st.column_config.NumberColumn("label errors", format=percent),
+            "scored": st.column_config.NumberColumn("scored", help="Labeled items scored out of fold"),
+            "unlabeled uncertainty": st.column_config.NumberColumn("unlabeled uncertainty", format=percent),
+        },
     )
     for summary in summaries:
         title = f"Cluster {summary.cluster} · {summary.size:,} items · {', '.join(summary.top_terms[:4])}"
