@@ -68,8 +68,8 @@ from workbench.scorer import LearningCurve
 from workbench.store.gold import gold_labels
 from workbench.store.schema import Annotation, Candidate, Decision, Item, Prediction, Project, Round
 
-#: Unlabeled items whose predictions are compared between rounds (Bloodgood & Vijay-Shanker used
-#: a few thousand); reading them is 2,000 rows per round, whatever the pool size.
+#: Unlabeled items whose predictions are compared between rounds, whatever the pool size: at kappa
+#: 0.99 the standard error of kappa on 2,000 items is about 0.002 (77 classes) to 0.005 (2 classes).
 STOP_SET_SIZE = 2000
 STABLE_KAPPA = 0.99
 STABLE_PAIRS = 3
@@ -237,7 +237,7 @@ def round_points(session: Session, project_id: int) -> tuple[list[RoundPoint], L
 
 @dataclass(frozen=True)
 class HumanLabels:
-    """Items with a human label: when first labeled, and the gold label (None on an annotator tie)."""
+    """Items with a human label: when first labeled, and the gold label (absent on an annotator tie)."""
 
     first_at: dict[int, datetime]
     gold: dict[int, str]
@@ -376,9 +376,9 @@ def stop_set(item_ids: np.ndarray, size: int = STOP_SET_SIZE) -> np.ndarray:
 def cohen_kappa(first: np.ndarray, second: np.ndarray) -> float:
     """Cohen's kappa of two label arrays of shape (n,): agreement beyond what chance gives.
 
-    The same figure as ``sklearn.metrics.cohen_kappa_score``, from one ``bincount`` (sklearn's
-    took 80 ms per 2,000 items with 77 labels on a busy machine). Identical constant arrays,
-    where kappa is 0/0, agree completely: 1.
+    The same figure as ``sklearn.metrics.cohen_kappa_score``, from one ``bincount`` without its
+    input validation and label re-encoding. Identical constant arrays, where kappa is 0/0, agree
+    completely: 1.
     """
     labels, codes = np.unique(np.concatenate([first, second]), return_inverse=True)
     k, n = len(labels), len(first)
