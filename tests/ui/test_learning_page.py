@@ -3,10 +3,16 @@ button that asks for a round."""
 
 from __future__ import annotations
 
-from e2e.learning_seed import add_topics_project, run_labeled_rounds
+import functools
+
+from e2e.learning_seed import MODEL, add_topics_project, run_labeled_rounds
+from fakes import FakeEmbedder
 from sqlalchemy import select
 
+from workbench import rounds, tasks  # noqa: F401  (tasks registers the round job's handler)
+from workbench.embed import embed_project
 from workbench.store.schema import AuditEntry, Job
+from workbench.worker import run_until_empty
 
 LEARNING_PAGE = "views/learning.py"
 CHARTS = {
@@ -32,7 +38,7 @@ def test_without_projects_the_page_says_how_to_start(signed_in):
     assert _charts(at) == []
 
 
-def test_without_rounds_the_page_says_so_and_can_start_one(app_db, signed_in):
+def test_without_rounds_the_page_says_so_and_can_start_one(app_db, signed_in, monkeypatch, tmp_path):
     project_id = add_topics_project(app_db, per_topic=5)
     at = _open(signed_in)
     assert any("No rounds yet" in info.value for info in at.info)
@@ -48,6 +54,18 @@ def test_without_rounds_the_page_says_so_and_can_start_one(app_db, signed_in):
     # Queued and waiting: asking again is not offered until the round ran.
     assert at.button(key="learning_new_round").disabled
     assert any("waiting for the worker" in bar.proto.text for bar in at.get("progress"))
+
+    # The worker runs it; the page then shows the round and offers the button again.
+    monkeypatch.setattr(rounds, "embed_project", functools.partial(embed_project, embedder=FakeEmbedder(MODEL)))
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))
+    assert [job.kind for job in run_until_empty(app_db)] == ["round"]
+    with app_db.read() as session:
+        assert session.scalars(select(Job.status)).all() == ["done"]
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.button(key="learning_new_round").disabled
+    assert any("Only one round so far" in info.value for info in at.info)
+    assert {metric.label: metric.value for metric in at.metric}["Rounds"] == "1"
 
 
 def test_one_round_only_says_the_curves_need_two(app_db, signed_in, tmp_path):

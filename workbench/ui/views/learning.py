@@ -53,6 +53,12 @@ def _round_job(project_id: int, user: SignedInUser) -> None:
         message = (latest.error or "").strip().splitlines()[-1] if latest.error else "no message"
         st.error(f"The last round failed after {latest.attempts} attempts: {message}")
     busy = latest is not None and latest.status in jobs.ACTIVE
+    # When a round this session watched finishes, redraw the whole page with it.
+    watched = f"learning_watched_job_{project_id}"
+    if busy:
+        st.session_state[watched] = latest.id
+    elif latest is not None and st.session_state.pop(watched, None) == latest.id and latest.status == "done":
+        st.rerun()
     if st.button("Start a new round now", key="learning_new_round", disabled=busy,
                  help="Retrain the scorer and select the next batch without waiting for the label threshold."):
         with database().write() as db_session:
@@ -209,6 +215,8 @@ def _round_table(report: LearningReport) -> None:
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.1%}"
 
+    kappa = {pair.to_round: pair.kappa for pair in report.stability}
+
     rows = [{
         "round": p.number,
         "trigger": p.trigger,
@@ -219,8 +227,21 @@ def _round_table(report: LearningReport) -> None:
         "CV macro-F1": pct(p.macro_f1),
         "control accuracy": "-" if p.held_out is None else f"{p.held_out.accuracy:.1%} ({p.held_out.n})",
         "random estimate": pct(p.random_estimate) + (" (extrapolated)" if p.random_extrapolated else ""),
+        "kappa vs previous": "-" if kappa.get(p.number) is None else f"{kappa[p.number]:.3f}",
     } for p in report.rounds]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _batch_table(report: LearningReport) -> None:
+    st.dataframe(pd.DataFrame([{
+        "round": b.round_number,
+        "sampler": b.sampler,
+        "picked": b.picked,
+        "labeled": b.labeled,
+        "labeled before the next round": b.labeled_before_next,
+        "next round predicts differently": f"{b.changed} of {b.compared}" if b.compared else "-",
+        "label differed from prediction": f"{b.disagreed} of {b.compared}" if b.compared else "-",
+    } for b in report.batches]), hide_index=True)
 
 
 def _charts(report: LearningReport) -> None:
@@ -270,6 +291,8 @@ def _charts(report: LearningReport) -> None:
         st.plotly_chart(mind, key="learning_mind_chart")
     with st.expander("Rounds table"):
         _round_table(report)
+    with st.expander("Batches table (per round and sampler)"):
+        _batch_table(report)
 
 
 def render() -> None:
