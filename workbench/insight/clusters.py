@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.insight.map import (
@@ -26,7 +25,6 @@ from workbench.insight.map import (
 )
 from workbench.samplers.clustering import subsample
 from workbench.store.gold import gold_labels
-from workbench.store.schema import Item
 
 
 def item_clusters(session: Session, project_id: int) -> dict[int, int]:
@@ -44,9 +42,8 @@ def item_clusters(session: Session, project_id: int) -> dict[int, int]:
     if stored is None:
         return {}
     item_ids, cluster = stored
-    active = session.scalars(select(Item.id).where(Item.project_id == project_id, Item.status == "active"))
-    position = dict(zip(item_ids.tolist(), cluster.tolist()))
-    return {item_id: position[item_id] for item_id in active if item_id in position}
+    active = active_positions(session, project_id, item_ids)
+    return dict(zip(item_ids[active].tolist(), cluster[active].tolist()))
 
 
 #: Texts per cluster fed to the term weighting (a random subset beyond), each cut to ``TERM_CHARS``.
