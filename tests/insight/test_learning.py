@@ -9,45 +9,30 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
+from e2e.learning_seed import MODEL, add_topics_project
 from fakes import FakeEmbedder
+
 from workbench import rounds
-from workbench.embed import embed_project
 from workbench.insight import learning
 from workbench.insight.learning import KappaPair, learning_report, stop_set, stopping_verdict
 from workbench.samplers import CONTROL_SAMPLER
 from workbench.samplers.control import CONTROL_REASON
-from workbench.store import projects, users
+from workbench.store import users
 from workbench.store.engine import Database
 from workbench.store.schema import Annotation, Candidate, Decision, Item, Prediction, Round
-from workbench.text import content_hash, normalize_text
-
-TOPICS = {
-    "card": "my card payment was declined at the shop number {i}",
-    "weather": "what is the weather forecast for tomorrow in town {i}",
-    "code": "python function raises a type error on line {i}",
-}
-MODEL = "fake-trigram-32"
 
 
 @pytest.fixture
 def project(db: Database, tmp_path):
     """150 embedded items of 3 topics; batches of 20 of which half are random control picks."""
-    fake = FakeEmbedder(MODEL)
+    project_id = add_topics_project(db, settings={"batch_size": 20, "control_share": 0.5})
     with db.write() as session:
-        created = projects.create_project(
-            session, "topics", labels=projects.make_label_schema(list(TOPICS)), embedding_model=MODEL,
-            settings={"batch_size": 20, "control_share": 0.5},
-        )
-        for label, template in TOPICS.items():
-            for i in range(50):
-                text = normalize_text(template.format(i=i * 7))
-                session.add(Item(project_id=created.id, shape="text", sample={"text": text}, text=text,
-                                 content_hash=content_hash(text), meta={"topic": label}))
         users.add_user(session, "ann", "password-123", "annotator")
         users.add_user(session, "boss", "password-123", "lead")
-        project_id = created.id
-    embed_project(db, project_id, embedder=fake)
-    return functools.partial(rounds.run_round, db, project_id, models_dir=tmp_path / "models", embedder=fake), project_id
+    run = functools.partial(
+        rounds.run_round, db, project_id, models_dir=tmp_path / "models", embedder=FakeEmbedder(MODEL)
+    )
+    return run, project_id
 
 
 def _candidates(db: Database, number: int) -> list[Candidate]:
@@ -121,7 +106,7 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project, monk
         for figure, spread in ((point.accuracy, point.accuracy_spread), (point.macro_f1, point.macro_f1_spread)):
             assert spread is not None and 0.0 <= spread.low <= spread.mean <= spread.high <= 1.0
             assert figure is not None
-    assert sum(report.rounds[1].label_counts.values()) == 20 and set(report.rounds[1].label_counts) <= set(TOPICS)
+    assert sum(report.rounds[1].label_counts.values()) == 20 and set(report.rounds[1].label_counts) <= {"card", "weather", "code"}
     assert report.rounds[3].n_labels == 60
 
     # Mind changes of round 2's picks, by hand from the stored predictions.
