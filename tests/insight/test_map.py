@@ -115,6 +115,13 @@ def test_a_map_job_killed_while_writing_leaves_the_previous_map(db: Database, mo
     with db.write() as session:  # failed since the latest round: not retried on every idle turn
         assert embedding_map.schedule_due_maps(session) == []
 
+    (map_path(project_id).parent / "map.npz.999.partial").write_bytes(b"PK")  # a kill -9 mid-write
+    monkeypatch.undo()
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
+    build_map(db, project_id)
+    assert load_map(map_path(project_id)).info.round == 1
+    assert sorted(path.name for path in map_path(project_id).parent.iterdir()) == ["map.npz"]
+
 
 def test_mapping_a_project_with_no_embeddings_says_so(db: Database) -> None:
     project_id = seed_topic_project(db, embed=False)

@@ -307,6 +307,9 @@ ARRAYS = ("item_ids", "xy", "cluster", "distance", "gold", "oof", "centers")
 def save_map(embedding_map: EmbeddingMap, path: Path) -> Path:
     """Write the map to ``path`` atomically (temporary file, then rename); returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # What a worker killed mid-write left behind (one map job per project runs at a time).
+    for stale in path.parent.glob(f"{path.name}.*.partial"):
+        stale.unlink(missing_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
         with open(partial, "wb") as out:
