@@ -26,7 +26,6 @@ from workbench.insight.map import (
     request_map,
     stratified_sample,
 )
-from workbench.store import jobs
 from workbench.store.engine import Database
 from workbench.store.schema import Item, Job, NoiseFlag, Prediction, Round, utcnow
 from workbench.worker import run_until_empty

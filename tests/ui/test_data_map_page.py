@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from insight.map_seed import seed_topic_project
+from fakes import FakeEmbedder
+from insight.map_seed import MODEL, seed_topic_project
+from workbench.embed import embed_project
 from workbench.insight.map import MAP_JOB, build_map
 from workbench.store.engine import Database
 from workbench.store.schema import Job
@@ -46,10 +48,7 @@ def test_before_embedding_and_before_the_map_the_page_says_what_is_missing(app_d
     project_id = seed_topic_project(app_db, embed=False)
     at = _open(signed_in)
     assert "No item of this project is embedded yet" in _info(at)
-    from fakes import FakeEmbedder
-    from workbench.embed import embed_project
-
-    embed_project(app_db, project_id, embedder=FakeEmbedder("fake-trigram-32"))
+    embed_project(app_db, project_id, embedder=FakeEmbedder(MODEL))
     at.run()
     assert "The map has not been computed yet (150 of 150 items are embedded)" in _info(at)
     at.button(key="data_map_recompute").click().run()
