@@ -22,8 +22,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from workbench.embed import TextEncoder, embed_project, load_embeddings
-# The Learning page's stability measure; computed here, where the new predictions are in memory.
-from workbench.insight.learning import compare_predictions, predicted_labels, stop_set
+# The Learning page's stability and mind-change figures; computed here, where the new predictions are.
+from workbench.insight.learning import (
+    HumanLabels,
+    compare_predictions,
+    human_labels,
+    mind_changes,
+    predicted_labels,
+    stop_set,
+)
 from workbench.samplers import (
     CONTROL_SAMPLER,
     DEFAULT_BUDGET,
@@ -336,6 +343,57 @@ def stop_set_kappa(
     return None if pair is None else asdict(pair)
 
 
+@dataclass(frozen=True)
+class PreviousBatch:
+    """The latest round's candidates, with that round's predictions for them and their labels."""
+
+    number: int
+    items: dict[str, list[int]]  # sampler -> picked item ids
+    predicted: dict[int, str]  # empty when that round had no scorer
+    labels: HumanLabels
+
+
+def previous_batch(session: Session, project_id: int) -> PreviousBatch | None:
+    """The latest round's batch, to measure which picks changed the model's mind (None at first)."""
+    latest = session.execute(
+        select(Round.id, Round.number).where(Round.project_id == project_id).order_by(Round.number.desc()).limit(1)
+    ).first()
+    if latest is None:
+        return None
+    items: dict[str, list[int]] = {}
+    for item_id, sampler in session.execute(
+        select(Candidate.item_id, Candidate.sampler).where(Candidate.round_id == latest.id)
+    ):
+        items.setdefault(sampler, []).append(item_id)
+    picked = [item for group in items.values() for item in group]
+    predicted = predicted_labels(session, {latest.id: picked})[latest.id]
+    return PreviousBatch(latest.number, items, predicted, human_labels(session, project_id, picked))
+
+
+def batch_mind_changes(
+    batch: PreviousBatch | None, pool: PoolSnapshot, result: TrainedRound, snapshot_at: datetime
+) -> dict[str, Any] | None:
+    """Per sampler of the previous batch: how its labeled picks changed this round's predictions.
+
+    Measured here, with this round's predictions in memory, and stored in the round's metrics so
+    the Learning page need not read every batch's predictions in two rounds on every view (see
+    ``insight.learning.mind_changes`` for the counts).
+    """
+    if batch is None or not batch.predicted or result.probas is None or result.scorer is None:
+        return None
+    picked = np.array(sorted(batch.predicted), dtype=np.int64)
+    picked = picked[np.isin(picked, pool.item_ids)]  # dropped since: no prediction now
+    predicted = result.scorer.classes_[result.probas[np.searchsorted(pool.item_ids, picked)].argmax(axis=1)]
+    now = {int(item_id): str(label) for item_id, label in zip(picked, predicted)}
+    return {
+        "round": batch.number,
+        "samplers": {
+            sampler: mind_changes(items, batch.labels, batch.predicted, now, snapshot_at)
+            for sampler, items in batch.items.items()
+        },
+    }
+
+
 def _next_number(session: Session, project_id: int) -> int:
     return (session.scalar(select(func.max(Round.number)).where(Round.project_id == project_id)) or 0) + 1
 
@@ -431,11 +489,15 @@ def run_round(
         pool = read_pool(session, project, settings)
         number = _next_number(session, project_id)
         previous = previous_stop_set_predictions(session, project_id, pool)
+        batch = previous_batch(session, project_id)
     report(0.4)
     result = train_and_select(pool, settings, seed=settings.seed + number)
     stability = stop_set_kappa(previous, pool, result, number)
     if stability is not None:
         result.metrics["stability"] = stability
+    changes = batch_mind_changes(batch, pool, result, snapshot_at)
+    if changes is not None:
+        result.metrics["mind_changes"] = changes
     report(0.8)
     artefact = None
     if result.scorer is not None:

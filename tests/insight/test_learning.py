@@ -127,6 +127,13 @@ def test_curve_spread_control_slice_and_mind_changes(db: Database, project, monk
     assert sum(b.changed for b in got.values()) > 0
     last = {b.sampler: b for b in report.batches if b.round_number == 4}
     assert all(b.labeled == 0 and b.compared == 0 for b in last.values())
+    # Rounds 3 and 4 measured the batch before them while training; rounds stored before that
+    # are measured by the report from the stored predictions, with the same counts.
+    assert [p.mind_changes["round"] if p.mind_changes else None for p in report.rounds] == [None, None, 2, 3]
+    with db.write() as session:
+        for round_ in session.scalars(select(Round)):
+            round_.metrics = {k: v for k, v in round_.metrics.items() if k != "mind_changes"}
+    assert _report(db, project_id).batches == report.batches
 
     # Held-out control accuracy of round 2: the control items of rounds 2 and 3 (all labeled).
     control = [c.item_id for n in (2, 3) for c in _candidates(db, n) if c.sampler == CONTROL_SAMPLER]

@@ -32,7 +32,10 @@ predictions it needs, and returns:
   those **changed the model's mind**: ``changed`` = the next round predicts a different label for
   the item than this round did; ``disagreed`` = the item's gold label differs from this round's
   prediction (the label told the model something it did not know). Both count over ``compared``:
-  the items labeled before the next round that both rounds predicted and that have a gold label;
+  the items labeled before the next round that both rounds predicted and that have a gold label.
+  The next round measures them when it is trained (``mind_changes``, stored in
+  ``metrics["mind_changes"]``, with the gold labels of that moment); for older rounds the report
+  reads the candidates' predicted labels;
 - **stability and a stopping verdict** (Bloodgood & Vijay-Shanker 2009, "A method for stopping
   active learning based on stabilizing predictions"): Cohen's kappa between consecutive rounds'
   predicted labels on a fixed stop set of unlabeled items (``STOP_SET_SIZE`` items without a
@@ -141,6 +144,9 @@ class RoundPoint:
     label_counts: dict[str, int]
     #: Kappa with the previous round, as measured by the worker when this round was trained.
     stability: KappaPair | None = None
+    #: The previous round's batch as this round found it (``metrics["mind_changes"]``): ``{"round":
+    #: number, "samplers": {sampler: {"labeled_before_next", "compared", "changed", "disagreed"}}}``.
+    mind_changes: dict[str, Any] | None = None
     held_out: HeldOut | None = None
     random_estimate: float | None = None
     random_extrapolated: bool = False
@@ -230,6 +236,7 @@ def round_points(session: Session, project_id: int) -> tuple[list[RoundPoint], L
                 macro_f1_spread=_spread(folds.get("macro_f1")),
                 label_counts=dict(metrics.get("label_counts") or {}),
                 stability=KappaPair(**metrics["stability"]) if metrics.get("stability") else None,
+                mind_changes=metrics.get("mind_changes"),
             )
         )
     return points, curve, curve_round
@@ -290,6 +297,53 @@ def predicted_labels(session: Session, wanted: dict[int, Collection[int]]) -> di
     return out
 
 
+def mind_changes(
+    items: Iterable[int],
+    labels: HumanLabels,
+    here: Mapping[int, str],
+    there: Mapping[int, str],
+    next_started: datetime,
+) -> dict[str, int]:
+    """How one sampler's picks in round r changed the model's mind by round r + 1.
+
+    Parameters
+    ----------
+    items : the sampler's picks in round r
+    here, there : predicted labels of round r and of round r + 1 (at least for ``items``)
+    next_started : when round r + 1 took its snapshot: labels before it trained that round
+
+    Returns
+    -------
+    dict
+        ``labeled_before_next``; ``compared`` (of those, predicted by both rounds and with a gold
+        label); ``changed`` (round r + 1 predicts another label than round r) and ``disagreed`` (the
+        gold label is not round r's prediction), both among ``compared``.
+    """
+    in_time = [item for item in items if item in labels.first_at and labels.first_at[item] < next_started]
+    compared = [item for item in in_time if item in here and item in there and item in labels.gold]
+    return {
+        "labeled_before_next": len(in_time),
+        "compared": len(compared),
+        "changed": sum(there[item] != here[item] for item in compared),
+        "disagreed": sum(labels.gold[item] != here[item] for item in compared),
+    }
+
+
+def _batches_by_round(candidates: list[tuple[int, int, str]]) -> dict[int, dict[str, list[int]]]:
+    by_round: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for round_id, item_id, sampler in candidates:
+        by_round[round_id][sampler].append(item_id)
+    return by_round
+
+
+def _stored_mind_changes(point: RoundPoint, following: RoundPoint | None) -> dict[str, dict[str, int]] | None:
+    """What round ``following`` measured about ``point``'s batch (``metrics["mind_changes"]``)."""
+    stored = following.mind_changes if following is not None else None
+    if stored is None or stored.get("round") != point.number:
+        return None
+    return stored["samplers"]
+
+
 def sampler_batches(
     points: list[RoundPoint],
     candidates: list[tuple[int, int, str]],
@@ -298,38 +352,44 @@ def sampler_batches(
 ) -> list[SamplerBatch]:
     """Per round and sampler: picked, labeled, labeled before the next round, and mind changes.
 
+    Mind changes are the next round's own measurement when it stored one, else computed from
+    ``predictions``.
+
     Parameters
     ----------
     candidates : list of (round_id, item_id, sampler)
-    predictions : ``predicted_labels`` of every round for (at least) the candidate items.
+    predictions : ``predicted_labels`` of the rounds, for (at least) the candidate items of rounds
+        whose mind changes were not stored.
     """
-    by_round: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for round_id, item_id, sampler in candidates:
-        by_round[round_id][sampler].append(item_id)
+    by_round = _batches_by_round(candidates)
     batches = []
     for i, point in enumerate(points):
         following = points[i + 1] if i + 1 < len(points) else None
-        here = predictions.get(point.round_id, {})
-        there = predictions.get(following.round_id, {}) if following is not None else {}
+        stored = _stored_mind_changes(point, following) or {}
         for sampler, items in sorted(by_round.get(point.round_id, {}).items()):
-            labeled = [item for item in items if item in labels.first_at]
-            in_time = [
-                item for item in labeled if following is not None and labels.first_at[item] < following.created_at
-            ]
-            compared = [item for item in in_time if item in here and item in there and item in labels.gold]
-            batches.append(
-                SamplerBatch(
-                    round_number=point.number,
-                    sampler=sampler,
-                    picked=len(items),
-                    labeled=len(labeled),
-                    labeled_before_next=len(in_time),
-                    compared=len(compared),
-                    changed=sum(there[item] != here[item] for item in compared),
-                    disagreed=sum(labels.gold[item] != here[item] for item in compared),
+            labeled = sum(item in labels.first_at for item in items)
+            if following is None:
+                counts = {"labeled_before_next": 0, "compared": 0, "changed": 0, "disagreed": 0}
+            else:
+                counts = mind_changes(
+                    items, labels, predictions.get(point.round_id, {}), predictions.get(following.round_id, {}),
+                    following.created_at,
                 )
-            )
+                counts.update({k: v for k, v in stored.get(sampler, {}).items() if k != "labeled_before_next"})
+            batches.append(SamplerBatch(point.number, sampler, len(items), labeled, **counts))
     return batches
+
+
+def rounds_needing_candidates(points: list[RoundPoint]) -> dict[int, set[int]]:
+    """Round id -> ids of the rounds whose candidates' predictions it must give: a round and its
+    next one, for every batch whose mind changes the next round did not store (older rounds)."""
+    needed: dict[int, set[int]] = defaultdict(set)
+    for i, point in enumerate(points[:-1]):
+        following = points[i + 1]
+        if _stored_mind_changes(point, following) is None:
+            needed[point.round_id].add(point.round_id)
+            needed[following.round_id].add(point.round_id)
+    return needed
 
 
 def held_out_accuracy(
@@ -525,15 +585,16 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
         )
         labeled = np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at))
         stop_items = {int(i) for i in stop_set(active[~np.isin(active, labeled)])}
-    # Per round: the control items (held-out accuracy), the candidates of this round and the one
-    # before (mind changes compare a round with the next), and the stop set where needed.
-    wanted, previous = {}, set()
+    # Per round: the control items it did not train on (held-out accuracy), the candidates of
+    # batches whose mind changes were not stored, and the stop set where needed.
+    candidate_rounds = rounds_needing_candidates(points)
+    wanted = {}
     for point in points:
         if point.has_predictions:
             stop = stop_items if point.round_id in stop_rounds else set()
             held_out_items = {item for item, picked_in in control.items() if picked_in >= point.number}
-            wanted[point.round_id] = stop | held_out_items | picked[point.round_id] | previous
-        previous = picked[point.round_id]
+            batch_items = set().union(*(picked[r] for r in candidate_rounds.get(point.round_id, ())))
+            wanted[point.round_id] = stop | held_out_items | batch_items
     predictions = predicted_labels(session, wanted)
     started = lap("predictions", started)
 
