@@ -2,7 +2,8 @@
 
 Builds (once; reused from ``--db`` when it exists) a synthetic project of N items and 77 classes
 with R rounds written straight into the tables: round 1 is the cold start, every later round has a
-prediction per item and (as the worker stores it) its kappa with the previous round on the stop set (label, confidence and 77 float32 probabilities, as the app stores them) that
+prediction per item and (as the worker stores them) its kappa with the previous round on the stop
+set and the previous batch's mind changes (label, confidence and 77 float32 probabilities, as the app stores them) that
 grows more accurate and more stable round by round, a batch of 500 candidates (5% random control,
 the rest hybrid parts), and an annotation for every candidate but the last round's. Candidates
 get embeddings (384-d, class centre plus noise), and each round stores the random-sampling curve
@@ -28,7 +29,14 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert, select
 
-from workbench.insight.learning import compare_predictions, learning_report, predicted_labels, stop_set
+from workbench.insight.learning import (
+    HumanLabels,
+    compare_predictions,
+    learning_report,
+    mind_changes,
+    predicted_labels,
+    stop_set,
+)
 from workbench.samplers import CONTROL_SAMPLER
 from workbench.scorer import learning_curve
 from workbench.store import migrate, projects, users
@@ -74,6 +82,7 @@ def build(db: Database, n_items: int, n_rounds: int, seed: int) -> int:
     control_y: list[int] = []
     stop_positions = np.searchsorted(item_ids, stop_set(item_ids))
     previous: tuple[int, dict[int, str]] | None = None
+    last_batch: tuple[int, dict[str, list[int]], dict[int, str]] | None = None
     for number in range(1, n_rounds + 1):
         created = start + timedelta(hours=number)
         picked = rng.choice(np.flatnonzero(unlabeled), BATCH, replace=False)
@@ -100,6 +109,19 @@ def build(db: Database, n_items: int, n_rounds: int, seed: int) -> int:
                 pair = compare_predictions(previous[0], number, previous[1], now, now)
                 metrics["stability"] = asdict(pair)
             previous = (number, now)
+            if last_batch is not None and last_batch[2]:
+                # The worker's mind changes of the previous batch (labeled 30 min into its round).
+                before_number, groups, before = last_batch
+                labeled_at = created - timedelta(minutes=30)
+                labels = HumanLabels({item: labeled_at for item in before}, {
+                    int(item_ids[i]): classes[truth[i]] for i in np.searchsorted(item_ids, list(before))})
+                after = {item: classes[predicted[i]] for item, i in zip(before, np.searchsorted(item_ids, list(before)))}
+                metrics["mind_changes"] = {"round": before_number, "samplers": {
+                    sampler: mind_changes(items, labels, before, after, created) for sampler, items in groups.items()}}
+        groups: dict[str, list[int]] = {}
+        for i, sampler in zip(picked, samplers):
+            groups.setdefault(sampler, []).append(int(item_ids[i]))
+        last_batch = (number, groups, {int(item_ids[i]): classes[predicted[i]] for i in picked} if has_scorer else {})
         with db.write() as session:
             round_ = Round(project_id=project_id, number=number, trigger="threshold", n_labels=n_labels,
                            classes=classes if has_scorer else [], created_at=created, finished_at=created,
@@ -194,9 +216,16 @@ def main() -> None:
         round_ids = session.scalars(select(Round.id).where(Round.project_id == project_id)).all()
         items = np.array(session.scalars(select(Item.id).where(Item.project_id == project_id)).all())
         started = time.perf_counter()
-        predicted_labels(session, {round_id: stop_set(items).tolist() for round_id in round_ids})
-    print(f"\nrounds stored before the worker measured kappa: reading the stop set's predictions of every round "
-          f"adds {time.perf_counter() - started:.2f} s")
+        candidates = session.execute(
+            select(Candidate.round_id, Candidate.item_id).where(Candidate.round_id.in_(round_ids))
+        ).all()
+        wanted = {round_id: set(stop_set(items).tolist()) for round_id in round_ids}
+        for round_id, item_id in candidates:  # a batch's predictions in its round and the next
+            wanted[round_id].add(item_id)
+            wanted.get(round_id + 1, set()).add(item_id)
+        predicted_labels(session, wanted)
+    print(f"\nrounds stored before the worker measured kappa and mind changes: reading their stop-set and "
+          f"candidate predictions adds {time.perf_counter() - started:.2f} s")
 
     started = time.perf_counter()
     with db.read() as session:
