@@ -585,17 +585,7 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
         )
         labeled = np.fromiter(labels.first_at, dtype=np.int64, count=len(labels.first_at))
         stop_items = {int(i) for i in stop_set(active[~np.isin(active, labeled)])}
-    # Per round: the control items it did not train on (held-out accuracy), the candidates of
-    # batches whose mind changes were not stored, and the stop set where needed.
-    candidate_rounds = rounds_needing_candidates(points)
-    wanted = {}
-    for point in points:
-        if point.has_predictions:
-            stop = stop_items if point.round_id in stop_rounds else set()
-            held_out_items = {item for item, picked_in in control.items() if picked_in >= point.number}
-            batch_items = set().union(*(picked[r] for r in candidate_rounds.get(point.round_id, ())))
-            wanted[point.round_id] = stop | held_out_items | batch_items
-    predictions = predicted_labels(session, wanted)
+    predictions = predicted_labels(session, _predictions_needed(points, picked, control, stop_items, stop_rounds))
     started = lap("predictions", started)
 
     batches = sampler_batches(points, candidates, labels, predictions)
@@ -612,14 +602,44 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
     verdict = stopping_verdict(pairs, curve_slope(points))
     lap("stability", started)
 
+    points, estimate_message = _with_estimates(points, held_out, curve)
+    return LearningReport(points, batches, curve, curve_round, estimate_message, pairs, verdict, timings)
+
+
+def _predictions_needed(
+    points: list[RoundPoint],
+    picked: dict[int, set[int]],
+    control: dict[int, int],
+    stop_items: set[int],
+    stop_rounds: set[int],
+) -> dict[int, set[int]]:
+    """Per round with predictions, the items whose predicted labels the report reads: the control
+    items it did not train on (held-out accuracy), the candidates of batches whose mind changes
+    were not stored, and the stop set for rounds whose kappa was not stored."""
+    candidate_rounds = rounds_needing_candidates(points)
+    wanted = {}
+    for point in points:
+        if point.has_predictions:
+            stop = stop_items if point.round_id in stop_rounds else set()
+            held_out_items = {item for item, picked_in in control.items() if picked_in >= point.number}
+            batch_items = set().union(*(picked[r] for r in candidate_rounds.get(point.round_id, ())))
+            wanted[point.round_id] = stop | held_out_items | batch_items
+    return wanted
+
+
+def _with_estimates(
+    points: list[RoundPoint], held_out: dict[int, HeldOut], curve: LearningCurve
+) -> tuple[list[RoundPoint], str]:
+    """The points with their held-out accuracy and random-sampling estimate, and why rounds have
+    no estimate ("" when the curve is reliable enough to read)."""
     reliable = curve.params is not None and curve.n_labels >= MIN_ESTIMATE_LABELS
     reach = MAX_EXTRAPOLATION * curve.largest_size if reliable else 0
     if curve.params is None:
-        estimate_message = curve.message
+        message = curve.message
     elif not reliable:
-        estimate_message = f"not enough control labels yet ({curve.n_labels} of {MIN_ESTIMATE_LABELS} needed)"
+        message = f"not enough control labels yet ({curve.n_labels} of {MIN_ESTIMATE_LABELS} needed)"
     else:
-        estimate_message = ""
+        message = ""
     points = [
         replace(
             p,
@@ -629,4 +649,4 @@ def learning_report(session: Session, project_id: int) -> LearningReport:
         )
         for p in points
     ]
-    return LearningReport(points, batches, curve, curve_round, estimate_message, pairs, verdict, timings)
+    return points, message
