@@ -5,6 +5,12 @@ scorer artefact (atomically), and then writes the round, every item's prediction
 candidates in one transaction. A worker killed anywhere before that commit leaves no trace in the
 database; the job is retried. The worker also schedules rounds: when enough labels arrived since
 the last round, or when a project has embeddings but no round yet (the cold start).
+
+Besides the cross-validated evaluation, a round stores in ``metrics`` what the Learning page
+(``workbench.insight.learning``) would otherwise recompute on every view: each fold's figures
+(``cv_folds``), random sampling's learning curve on the labeled random control items
+(``random_curve``), the kappa of its predictions with the previous round's on the stop set
+(``stability``), and how the previous batch's labeled picks changed its mind (``mind_changes``).
 """
 
 from __future__ import annotations
