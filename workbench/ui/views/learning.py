@@ -81,7 +81,7 @@ def _verdict(report: LearningReport) -> None:
 def _figures(report: LearningReport) -> None:
     latest = report.rounds[-1]
     scored = [p for p in report.rounds if p.accuracy is not None]
-    held = next((p.held_out for p in reversed(report.rounds) if p.held_out is not None), None)
+    held_at = next((p for p in reversed(report.rounds) if p.held_out is not None), None)
     cols = st.columns(4)
     cols[0].metric("Rounds", len(report.rounds), help=f"Latest: round {latest.number}.")
     cols[1].metric("Training labels", f"{latest.n_labels:,}")
@@ -92,10 +92,11 @@ def _figures(report: LearningReport) -> None:
         cols[2].metric("Cross-validated accuracy", f"{best.accuracy:.1%}",
                        help=f"Round {best.number}, on the labeled items{spread}. Actively chosen items are "
                             "harder than the pool, so this runs low.")
-    if held is not None:
+    if held_at is not None:
+        held = held_at.held_out
         cols[3].metric("Accuracy on random control items", f"{held.accuracy:.1%}",
-                       help=f"{held.correct} of {held.n} labeled control items the round had not trained on "
-                            f"(95% interval {held.low:.0%}-{held.high:.0%}).")
+                       help=f"Round {held_at.number}: {held.correct} of {held.n} labeled control items it had not "
+                            f"trained on (95% interval {held.low:.0%}-{held.high:.0%}).")
 
 
 def _band(fig: go.Figure, x: list[int], low: list[float], high: list[float], colour: str, name: str) -> None:
