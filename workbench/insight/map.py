@@ -10,8 +10,9 @@ Clusters: k-means with ``k = round(sqrt(n / 2))``, at least 2 and at most 50 (th
 ``FIT_LIMIT`` items and every item then goes to its nearest center, so beyond that the cost grows
 by one matrix product. Clusters are numbered by size, 0 the largest.
 
-Projection: PCA (``DEFAULT_PROJECTION``). UMAP draws tighter islands but took minutes on 100,000
-items on this 2-core machine (see ``benchmarks/data_map.py`` and the README), PCA seconds.
+Projection: PCA (``DEFAULT_PROJECTION``). UMAP draws tighter islands but took 23 minutes on
+100,000 items on a busy 2-core machine (144 s fitted on 10,000 and applied to all), PCA 0.6 s
+(``benchmarks/data_map.py``, README).
 
 Error estimate: the job also scores each labeled item out of fold (a scorer that never saw it,
 five folds over at most ``OOF_LIMIT`` labeled items), because the latest round's predictions of
@@ -456,7 +457,8 @@ def schedule_due_maps(session: Session, models_dir: Path | None = None) -> list[
 
 # --- The page's data: the stored map joined with what each item is now ---------------------------
 
-#: Most points drawn: a WebGL scatter of 20,000 points draws in about a second (README figures).
+#: Most points drawn. WebGL draws 100,000 as fast as 20,000 (0.2 s), but with their hover texts
+#: the figure sent to the browser grows from 4 MB to 20 MB (``benchmarks/data_map.py``).
 MAX_POINTS = 20_000
 #: Characters of an item's text shown on hover.
 SNIPPET_CHARS = 160
