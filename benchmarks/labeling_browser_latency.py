@@ -105,6 +105,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def resident_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+    return round(int(kb) / 1024, 1)
+
+
 def browser_cpu_seconds() -> float:
     """CPU time so far of this process's descendants other than the app server (the browsers)."""
     parents: dict[int, int] = {}
@@ -197,7 +204,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--browsers", type=int, default=8)
     parser.add_argument("--labels", type=int, default=30, help="labels per annotator")
-    parser.add_argument("--think-ms", type=float, default=300, help="mean reading time per item")
+    parser.add_argument(
+        "--think-ms", type=float, default=500, help="mean reading time per item (500: a very fast annotator)"
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -228,10 +237,11 @@ def main() -> None:
             for thread in threads:
                 thread.start()
             start.wait()
-            load_before, cpu_before = os.getloadavg(), cpu_seconds(pid)
+            load_before, cpu_before, memory_before = os.getloadavg(), cpu_seconds(pid), resident_mb(pid)
             browsers_before = browser_cpu_seconds()
             finished.wait()
-            cpu_used, load_after = cpu_seconds(pid) - cpu_before, os.getloadavg()
+            cpu_used, memory_after = cpu_seconds(pid) - cpu_before, resident_mb(pid)
+            load_after = os.getloadavg()
             browsers_used = browser_cpu_seconds() - browsers_before
             may_close.set()
             for thread in threads:
@@ -259,6 +269,9 @@ def main() -> None:
                 "bytes_per_press": round(float(np.mean(column("bytes")))) if presses else None,
                 "server_cpu_ms_per_press": round(1000 * cpu_used / max(1, len(presses)), 1),
                 "browsers_cpu_ms_per_press": round(1000 * browsers_used / max(1, len(presses)), 1),
+                # Streamlit's full collection after each run is off (.streamlit/config.toml): this
+                # shows the server's memory stays put without it.
+                "server_resident_mb": [memory_before, memory_after],
             },
             indent=2,
         )
