@@ -82,3 +82,13 @@ def test_the_map_draws_every_point_and_a_click_opens_the_item(mapped_app, new_pa
     page.get_by_text(f"item {drawn['item']} · status active").wait_for(timeout=TIMEOUT_MS)
     assert page.get_by_test_id("stException").count() == 0
     assert page.evaluate("window.__pwned") is None and page.locator("img[onerror]").count() == 0
+
+    # A box around the clicked point's neighbourhood selects several: they are listed to choose from.
+    page.locator('.modebar-btn[data-val="select"]').click()
+    page.mouse.move(drawn["x"] - 60, drawn["y"] - 60)
+    page.mouse.down()
+    page.mouse.move(drawn["x"] + 60, drawn["y"] + 60, steps=8)
+    page.mouse.up()
+    page.get_by_text(re.compile(r"^\d+ points selected\.$")).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_test_id("stSelectbox").filter(has_text="Item").wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_test_id("stException").count() == 0

@@ -124,17 +124,20 @@ def _selected_ids(event) -> list[int]:
 
 def _item_details(view: embedding_map.MapView, item_ids: list[int]) -> None:
     st.subheader("Selected item")
+    points = view.points.set_index("item_id")
+    # A selection made on an earlier drawing may name points this one no longer has.
+    item_ids = [item_id for item_id in item_ids if item_id in points.index]
     if not item_ids:
         st.caption("Click a point (or draw a box or lasso around points) to open its item here.")
         return
     item_id = item_ids[0]
     if len(item_ids) > 1:
-        rows = view.points.set_index("item_id").loc[item_ids[:MAX_LISTED]]
-        options = {int(i): f"{i} · {snippet[:80]}" for i, snippet in zip(rows.index, rows["snippet"])}
+        listed = item_ids[:MAX_LISTED]
+        options = {i: f"{i} · {snippet[:80]}" for i, snippet in zip(listed, points.loc[listed, "snippet"])}
         st.caption(f"{len(item_ids):,} points selected" + (f"; the first {MAX_LISTED} listed." if
                                                            len(item_ids) > MAX_LISTED else "."))
         item_id = st.selectbox("Item", list(options), format_func=options.get, key="data_map_item")
-    point = view.points.set_index("item_id").loc[item_id]
+    point = points.loc[item_id]
     st.markdown(f"**Item {item_id}**")
     uncertainty = "—" if pd.isna(point["uncertainty"]) else f"{point['uncertainty']:.2f}"
     st.text(f"Label: {point['label']} · predicted: {point['predicted']} (uncertainty {uncertainty}) · "
