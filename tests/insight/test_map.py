@@ -19,6 +19,7 @@ from workbench.insight.map import (
     NOT_PREDICTED,
     UNLABELED,
     build_map,
+    drawn_positions,
     load_map,
     map_figure,
     map_path,
@@ -161,13 +162,22 @@ def test_a_large_map_is_sampled_by_cluster_and_every_cluster_stays_visible() -> 
     assert len(picked) == 2_000 and counts[0] > 2 * counts[1] > 4 * counts[2]  # the rest by size
     assert stratified_sample(cluster[:100], 2_000, np.random.default_rng(0)).tolist() == list(range(100))
 
+    flagged = cluster == 1  # 9,990 flags: a quarter of the budget goes to them, the rest as before
+    picked, n_flagged = drawn_positions(cluster, flagged, 2_000, np.random.default_rng(0))
+    assert n_flagged == 500 and len(picked) == len(np.unique(picked)) == 2_000
+    assert np.bincount(cluster[picked], minlength=3)[2] == 10
 
-def test_the_view_draws_at_most_the_limit_and_says_how_many_it_left_out(db: Database) -> None:
+
+def test_the_view_draws_at_most_the_limit_flagged_items_first(db: Database) -> None:
     project_id = seed_topic_project(db)
     build_map(db, project_id)
+    flagged = _active_ids(db, project_id)[100:110]
+    with db.write() as session:
+        session.add_all([NoiseFlag(project_id=project_id, item_id=i, detector="heuristic") for i in flagged])
     with db.read() as session:
         view = map_view(session, project_id, max_points=60)
-    assert view.n_items == 150 and view.n_shown <= 60
+    assert view.n_items == 150 and view.n_shown == 60 and view.n_flagged == 10
+    assert set(flagged) <= set(view.points["item_id"])  # every flag drawn, though 40% of points are
     assert set(view.points["cluster"]) == set(range(load_map(map_path(project_id)).info.n_clusters))
 
 

@@ -586,6 +586,33 @@ def stratified_sample(cluster: np.ndarray, limit: int, rng: np.random.Generator)
     return np.sort(np.concatenate(picked))
 
 
+def drawn_positions(
+    cluster: np.ndarray, flagged: np.ndarray, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Which points to draw: all when at most ``limit``, else the flagged ones first (up to a
+    quarter of ``limit``, a random subset beyond: so the noise colouring shows where every flag
+    is) and the rest ``stratified_sample``-d by cluster.
+
+    Parameters
+    ----------
+    cluster : np.ndarray, shape (n,), int
+    flagged : np.ndarray, shape (n,), bool
+        Items with open noise flags.
+
+    Returns
+    -------
+    positions : np.ndarray, shape (min(n, limit),), int64, ascending
+    n_flagged : int
+        Flagged positions drawn ahead of the sample (0 when every point is drawn).
+    """
+    if len(cluster) <= limit:
+        return np.arange(len(cluster)), 0
+    first = subsample(np.flatnonzero(flagged), limit // 4, rng)
+    others = np.flatnonzero(~np.isin(np.arange(len(cluster)), first))
+    rest = others[stratified_sample(cluster[others], limit - len(first), rng)]
+    return np.sort(np.concatenate([first, rest])), len(first)
+
+
 @dataclass(frozen=True)
 class MapView:
     """What the Data map draws.
@@ -603,12 +630,15 @@ class MapView:
         flags' detectors, or ``NOT_FLAGGED``) and ``snippet`` (start of the text).
     prediction_round : int or None
         Round the predictions come from.
+    n_flagged : int
+        Drawn items with open noise flags, when the points are a sample (they are drawn first).
     """
 
     info: MapInfo
     n_items: int
     points: pd.DataFrame
     prediction_round: int | None
+    n_flagged: int = 0
 
     @property
     def n_shown(self) -> int:
@@ -625,7 +655,10 @@ def map_view(
         return None
     info = MapInfo(**json.loads(str(stored["info"])))
     active = active_positions(session, project_id, stored["item_ids"])
-    shown = active[stratified_sample(stored["cluster"][active], max_points, np.random.default_rng(seed))]
+    flags = open_flag_detectors(session, project_id)
+    flagged = np.isin(stored["item_ids"][active], np.fromiter(flags, dtype=np.int64, count=len(flags)))
+    picked, n_flagged = drawn_positions(stored["cluster"][active], flagged, max_points, np.random.default_rng(seed))
+    shown = active[picked]
     item_ids = stored["item_ids"][shown]
     ids = item_ids.tolist()
     gold = gold_labels(session, project_id, include_imported=True)
@@ -635,7 +668,6 @@ def map_view(
         confidence = np.full(len(ids), np.nan, dtype=np.float32)
     else:
         predicted, confidence = predictions.lookup(item_ids)
-    flags = open_flag_detectors(session, project_id)
     texts = snippets(session, ids)
     points = pd.DataFrame({
         "item_id": item_ids,
@@ -648,7 +680,7 @@ def map_view(
         "noise": [flags.get(i, NOT_FLAGGED) for i in ids],
         "snippet": [texts.get(i, "") for i in ids],
     })
-    return MapView(info, int(len(active)), points, None if predictions is None else predictions.round)
+    return MapView(info, int(len(active)), points, None if predictions is None else predictions.round, n_flagged)
 
 
 # --- The chart ------------------------------------------------------------------------------------

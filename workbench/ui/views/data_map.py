@@ -97,9 +97,10 @@ def _empty_state(project: Project) -> None:
 def _caption(view: embedding_map.MapView, latest_round: int | None) -> None:
     info = view.info
     after = f"after round {info.round}" if info.round is not None else "before the first round"
+    flagged = f"the {view.n_flagged:,} with open noise flags, then the rest " if view.n_flagged else ""
     shown = (f"all {view.n_items:,} items" if view.n_shown == view.n_items else
-             f"{view.n_shown:,} of {view.n_items:,} items ({view.n_shown / view.n_items:.0%}), sampled by "
-             "cluster so small clusters stay visible")
+             f"{view.n_shown:,} of {view.n_items:,} items ({view.n_shown / view.n_items:.0%}): {flagged}sampled "
+             "by cluster so small clusters stay visible")
     st.caption(
         f"{info.projection.upper()} of {info.n_items:,} embeddings ({escape_markdown(info.model)}), "
         f"{info.n_clusters} k-means clusters, computed {info.computed_at.replace('T', ' ')} UTC {after}. "
