@@ -77,3 +77,9 @@ def test_annotators_do_not_get_the_page(export_page, labeled, signed_in):
     at = signed_in("ann")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(EXPORT_PAGE)
+
+
+def test_the_mixture_example_names_the_projects_own_labels(export_page, labeled, signed_in):
+    at = _open(signed_in)
+    placeholder = at.text_area(key="export_mixture").placeholder
+    assert placeholder.startswith("label=") and "chat:" in placeholder and "math" not in placeholder

@@ -31,7 +31,10 @@ def _user_table(people: list[User]) -> None:
                     "role": person.role,
                     "active": person.active,
                     "must change password": person.must_change_password,
-                    "last sign-in": person.last_login_at,
+                    "last sign-in": (
+                        "never" if person.last_login_at is None
+                        else person.last_login_at.strftime("%Y-%m-%d %H:%M UTC")
+                    ),
                 }
                 for person in people
             ]

@@ -35,7 +35,16 @@ WRITTEN_KEY = "export_written"
 EXPORTS_DIR = REPO_ROOT / "exports"
 
 
-def _settings_form(project_name: str) -> tuple[ExportSettings, Path] | None:
+def _mixture_example(label_names: list[str]) -> str:
+    """A mixture spec over the project's own first labels, equal weights: shows the syntax with real values."""
+    shown = label_names[:3]
+    if not shown:
+        return "source=web:0.7,books:0.3"
+    weight = round(1 / len(shown), 2)
+    return "label=" + ",".join(f"{name}:{weight}" for name in shown)
+
+
+def _settings_form(project_name: str, label_names: list[str]) -> tuple[ExportSettings, Path] | None:
     """The form; on submit, the settings and the output folder (None until then or on a bad spec)."""
     with st.form("export_settings"):
         left, right = st.columns(2)
@@ -45,7 +54,7 @@ def _settings_form(project_name: str) -> tuple[ExportSettings, Path] | None:
         mixture = left.text_area(
             "Mixture (one field per line)",
             key="export_mixture",
-            placeholder="label=math:0.2,code:0.2,chat:0.6\nlanguage=en:0.8,zh:0.2",
+            placeholder=_mixture_example(label_names),
             help="FIELD=V1:W1,V2:W2,... with FIELD label, source or a metadata field; "
             "empty keeps the natural proportions.",
         )
@@ -150,13 +159,15 @@ def main() -> None:
     user = session.require_user("lead")
     st.title("Export")
     with database().read() as read:
-        projects = [(project.id, project.name) for project in list_projects(read)]
+        listed = list_projects(read)
+        projects = [(project.id, project.name) for project in listed]
+        label_names = {project.id: project.label_names for project in listed}
     if not projects:
         st.info("No project yet: import data first.")
         return
     names = dict((name, project_id) for project_id, name in projects)
     name = st.selectbox("Project", list(names), key="export_project") if len(names) > 1 else next(iter(names))
-    submitted = _settings_form(name)
+    submitted = _settings_form(name, label_names[names[name]])
     if submitted is not None:
         st.session_state[SETTINGS_KEY] = (names[name], *submitted)
         st.session_state.pop(WRITTEN_KEY, None)
