@@ -88,6 +88,22 @@ def test_imported_label_counts_cover_active_items_most_frequent_first(db):
         ]
 
 
+def test_gold_label_counts_say_who_gave_each_label(db):
+    with db.write() as session:
+        project = _project(session)
+        items = [_item(session, project, f"sample {i}", label=label)
+                 for i, label in enumerate(["neg", "pos", "pos", None])]
+        _item(session, project, "dropped", label="neg", status="dropped")
+        person = users.add_user(session, "ann", "password-123", "annotator")
+        session.flush()
+        session.add(Annotation(project_id=project.id, item_id=items[3].id, user_id=person.id, label="neg"))
+        session.add(Annotation(project_id=project.id, item_id=items[1].id, user_id=person.id, label="neg"))
+    with db.read() as session:
+        assert overview.gold_label_counts(session, project.id) == [
+            ("neg", "agreed", 2), ("neg", "imported", 1), ("pos", "imported", 1)
+        ]
+
+
 def test_recent_imports_are_newest_first_and_limited(db):
     start = utcnow()
     with db.write() as session:

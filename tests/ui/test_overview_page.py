@@ -74,6 +74,7 @@ def test_the_overview_shows_the_project_figures_schema_imports_and_samples(demo,
     assert schema[["key", "label"]].values.tolist() == [["1", "chat"], ["2", "code"]]
     imports = next(table for table in tables if "file" in table.columns)
     assert imports[["file", "imported", "duplicates"]].values.tolist() == [["alpaca_2000.jsonl", 4, 1]]
+    assert "2 of 3 active items have a label" in " ".join(caption.value for caption in at.caption)
     shown = texts(at)
     assert {"Say hi", "Hi!", "Write code", "sort a list", "sorted(xs)"} <= set(shown)
     assert "Gone" not in shown  # dropped items are hidden unless asked for

@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from collections import Counter
+
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from workbench.store.gold import gold_labels
 from workbench.store.schema import ITEM_STATUSES, Annotation, Embedding, ImportBatch, Item, Project
 
 
@@ -142,6 +145,23 @@ def imported_label_counts(session: Session, project_id: int) -> list[tuple[str |
         .order_by(n.desc(), Item.imported_label)
     )
     return [(label, count) for label, count in rows]
+
+
+def gold_label_counts(session: Session, project_id: int) -> list[tuple[str, str, int]]:
+    """``(label, source, active items)`` of the items' gold labels, most frequent label first.
+
+    ``source`` is where the label comes from (``workbench.store.gold.SOURCES``: the lead, the
+    annotators' agreement, or the import), so the overview shows how much of the set people
+    labeled. Items without a gold label are not counted.
+    """
+    counts = Counter((gold.label, gold.source) for gold in gold_labels(session, project_id, include_imported=True).values())
+    per_label = Counter()
+    for (label, _), n in counts.items():
+        per_label[label] += n
+    return sorted(
+        ((label, source, n) for (label, source), n in counts.items()),
+        key=lambda row: (-per_label[row[0]], row[0], row[1]),
+    )
 
 
 def recent_imports(session: Session, project_id: int, limit: int = 5) -> list[ImportBatch]:

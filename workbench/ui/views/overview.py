@@ -86,15 +86,21 @@ def _figures(stats: overview.ProjectStats, model: str) -> None:
     )
 
 
-def _label_distribution(label_counts: list[tuple[str | None, int]]) -> None:
-    st.subheader("Imported labels")
-    if all(label is None for label, _ in label_counts):
-        st.text("No item came with a label.")
+#: How each gold-label source is named in the label chart.
+SOURCE_NAMES = {"lead": "lead's decision", "agreed": "annotators", "imported": "imported with the file"}
+
+
+def _label_distribution(gold_counts: list[tuple[str, str, int]], n_active: int) -> None:
+    st.subheader("Labels")
+    if not gold_counts:
+        st.text("No item has a label yet: annotators' labels and imported labels show here.")
         return
     frame = pd.DataFrame(
-        [{"label": label if label is not None else NO_LABEL, "items": n} for label, n in label_counts]
+        [{"label": label, "from": SOURCE_NAMES[source], "items": n} for label, source, n in gold_counts]
     )
-    st.bar_chart(frame, x="label", y="items", horizontal=True, sort="-items")
+    labeled = int(frame["items"].sum())
+    st.caption(f"{labeled:,} of {n_active:,} active items have a label (the one export and training use).")
+    st.bar_chart(frame, x="label", y="items", color="from", horizontal=True, sort="-items")
 
 
 def _recent_imports(project: Project) -> None:
@@ -229,17 +235,15 @@ def render() -> None:
     with db.read() as db_session:
         stats = overview.project_stats(db_session, project)
         label_counts = overview.imported_label_counts(db_session, project.id)
+        gold_counts = overview.gold_label_counts(db_session, project.id)
     if stats.items.total == 0:
         st.info("This project has no items yet.\n\n" + IMPORT_HELP)
         _label_schema(project)
         return
     _figures(stats, project.embedding_model)
     _background_jobs(project.id)
-    schema_col, labels_col = st.columns(2)
-    with schema_col:
-        _label_schema(project)
-    with labels_col:
-        _label_distribution(label_counts)
+    _label_schema(project)
+    _label_distribution(gold_counts, stats.items.active)
     _recent_imports(project)
     _sample_browser(project.id, [label for label, _ in label_counts if label is not None])
 
