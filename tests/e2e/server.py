@@ -19,6 +19,15 @@ SAMPLES = [
 ]
 
 
+def sign_in(page, url: str, username: str, *, timeout_ms: int = 30_000) -> None:
+    """Open the app at ``url`` in a Playwright page and sign in as ``username`` (of ``PASSWORDS``)."""
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for(timeout=timeout_ms)
+
+
 def seed(url: str) -> None:
     """Migrate a fresh database and add a lead, an annotator and project 'demo' (chat, code)."""
     db = Database(url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from server import PASSWORDS
+from server import sign_in
 from sqlalchemy import select
 
 from workbench.store import labeling
@@ -46,11 +46,7 @@ def _label_the_seeded_items(db_url: str) -> None:
 def test_the_annotators_page_draws_the_kappa_heat_map(app, new_page):
     _label_the_seeded_items(app.db_url)
     page = new_page()
-    page.goto(app.url)
-    page.get_by_label("Username").fill("lead1")
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS["lead1"])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT_MS)
+    sign_in(page, app.url, "lead1")
     page.get_by_role("link", name="Annotators").click()
 
     page.get_by_role("heading", name="Cohen's kappa per pair").wait_for(timeout=TIMEOUT_MS)

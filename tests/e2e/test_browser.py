@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from server import PASSWORDS, SAMPLES, SCRIPT_INSTRUCTION, SCRIPT_OUTPUT
+from server import SAMPLES, SCRIPT_INSTRUCTION, SCRIPT_OUTPUT, sign_in
 from sqlalchemy import select
 
 from workbench.store import users
@@ -12,14 +12,6 @@ from workbench.store.engine import Database
 from workbench.store.schema import Annotation, Item
 
 TIMEOUT_MS = 30_000
-
-
-def _sign_in(page, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT_MS)
 
 
 def _wait_for_item(page, instruction: str) -> None:
@@ -43,7 +35,7 @@ def _labels(db_url: str) -> dict[str, str]:
 
 def test_an_annotator_labels_with_keys_and_undoes_and_html_stays_text(app, new_page):
     page = new_page()
-    _sign_in(page, app.url, "ann")  # an annotator's home is the labeling page
+    sign_in(page, app.url, "ann")  # an annotator's home is the labeling page
 
     _wait_for_item(page, SCRIPT_INSTRUCTION)
     # As a text element (the correct-the-response form holds it too, in its text area).
@@ -65,7 +57,7 @@ def test_an_annotator_labels_with_keys_and_undoes_and_html_stays_text(app, new_p
 
 def test_an_annotator_deactivated_while_labeling_is_signed_out_at_the_next_key(app, new_page):
     page = new_page()
-    _sign_in(page, app.url, "ann")
+    sign_in(page, app.url, "ann")
     page.get_by_role("link", name="Label").click()
     _wait_for_item(page, SCRIPT_INSTRUCTION)
     db = Database(app.db_url)
@@ -92,12 +84,12 @@ def _open_by_url(page, path: str) -> None:
 
 def test_the_admin_page_is_reachable_by_url_for_a_lead_only(app, new_page):
     lead = new_page()
-    _sign_in(lead, app.url, "lead1")
+    sign_in(lead, app.url, "lead1")
     _open_by_url(lead, "/admin")
     lead.get_by_role("heading", name="Users").wait_for(timeout=TIMEOUT_MS)
 
     annotator = new_page()
-    _sign_in(annotator, app.url, "ann")
+    sign_in(annotator, app.url, "ann")
     _open_by_url(annotator, "/admin")
     annotator.wait_for_url(f"{app.url}/", timeout=TIMEOUT_MS)
     annotator.get_by_role("heading", name="Label").wait_for(timeout=TIMEOUT_MS)  # the annotator's home

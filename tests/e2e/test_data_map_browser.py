@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from server import PASSWORDS
+from server import PASSWORDS, sign_in
 
 from fakes import FakeEmbedder
 from insight.map_seed import MODEL, TOPICS, seed_topic_project
@@ -62,10 +62,7 @@ def _drawn(page) -> dict:
 def test_the_map_draws_every_point_and_a_click_opens_the_item(mapped_app, new_page) -> None:
     page = new_page()
     page.set_viewport_size({"width": 1300, "height": 1000})
-    page.goto(mapped_app.url)
-    page.get_by_label("Username").fill("lead1")
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS["lead1"])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, mapped_app.url, "lead1", timeout_ms=TIMEOUT_MS)
     page.get_by_role("link", name="Data map").click()
     page.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("heading", name="Clusters").wait_for(timeout=TIMEOUT_MS)

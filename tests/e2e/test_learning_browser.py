@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from learning_seed import add_topics_project, run_labeled_rounds
-from server import PASSWORDS
+from server import PASSWORDS, sign_in
 
 from workbench.store import migrate, users
 from workbench.store.engine import Database
@@ -31,11 +31,7 @@ def learning_app(tmp_path) -> Iterator[AppServer]:
 
 def test_the_learning_page_draws_its_curves(learning_app, new_page):
     page = new_page()
-    page.goto(learning_app.url)
-    page.get_by_label("Username").fill("lead1")
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS["lead1"])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT_MS)
+    sign_in(page, learning_app.url, "lead1")
     page.get_by_role("link", name="Learning").click()
 
     page.get_by_role("heading", name="Is active learning paying off?").wait_for(timeout=TIMEOUT_MS)

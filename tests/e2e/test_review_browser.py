@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from server import PASSWORDS, SCRIPT_INSTRUCTION, SCRIPT_OUTPUT
+from server import SCRIPT_INSTRUCTION, SCRIPT_OUTPUT, sign_in
 from sqlalchemy import select
 
 from workbench.store.engine import Database
@@ -38,11 +38,7 @@ def _flag_the_script_item(db_url: str) -> int:
 def test_the_lead_drops_a_flagged_item_whose_html_stays_text(app, new_page):
     item_id = _flag_the_script_item(app.db_url)
     page = new_page()
-    page.goto(app.url)
-    page.get_by_label("Username").fill("lead1")
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS["lead1"])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT_MS)
+    sign_in(page, app.url, "lead1")
     page.get_by_role("link", name="Review").click()
 
     exact = re.compile(f"^{re.escape(SCRIPT_INSTRUCTION)}$")
