@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from workbench.insight.map import (
     NOT_PREDICTED,
     UNLABELED,
     build_map,
+    category_colours,
     drawn_positions,
     load_map,
     map_figure,
@@ -201,3 +203,12 @@ def test_the_figure_names_each_points_item_and_shows_sample_html_as_text(db: Dat
     assert [trace.name for trace in scale.data] == [NOT_PREDICTED]  # no round yet
     with pytest.raises(ValueError, match="choose one of"):
         map_figure(view, "colour")
+
+
+def test_a_label_keeps_its_colour_whatever_the_counts_and_in_both_label_colourings() -> None:
+    few = pd.DataFrame({"label": ["b", "a", "a", UNLABELED], "predicted": ["c", "a", "a", "b"]})
+    many = pd.DataFrame({"label": ["b", "b", "b", "a"], "predicted": ["a", "c", "c", "c"]})
+    assert category_colours(few, "label") == category_colours(many, "predicted")
+    assert UNLABELED not in category_colours(few, "label")
+    clusters = category_colours(pd.DataFrame({"cluster": [10, 2, 1]}), "cluster")
+    assert list(clusters) == ["1", "2", "10"]

@@ -711,6 +711,19 @@ def _hover(points: pd.DataFrame) -> list[str]:
     ]
 
 
+def category_colours(points: pd.DataFrame, colour_by: str) -> dict[str, str]:
+    """A colour per category that depends only on the set of names, not on their counts.
+
+    Labels and predicted labels share one assignment, so a label keeps its colour when the lead
+    switches between the two and from one round (or map) to the next; numbered categories
+    (clusters) are ordered by number, not as text.
+    """
+    columns = ("label", "predicted") if colour_by in ("label", "predicted") else (colour_by,)
+    names = {str(value) for column in columns for value in points[column].unique()} - BACKGROUND
+    ordered = sorted(names, key=lambda name: (0, int(name), "") if name.isdigit() else (1, 0, name))
+    return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(ordered)}
+
+
 def _marker_size(n_points: int) -> int:
     return 4 if n_points > 5_000 else 6 if n_points > 500 else 9
 
@@ -756,8 +769,9 @@ def map_figure(view: MapView, colour_by: str) -> go.Figure:
         values = points[colour_by].to_numpy()
         groups = {value: rows for value, rows in pd.Series(values).groupby(values, sort=False).indices.items()}
         ordered = sorted(groups, key=lambda value: (str(value) not in BACKGROUND, -len(groups[value]), str(value)))
-        for index, value in enumerate(ordered):
-            colour = GREY if str(value) in BACKGROUND else PALETTE[index % len(PALETTE)]
+        colour_of = category_colours(points, colour_by)
+        for value in ordered:
+            colour = colour_of.get(str(value), GREY)
             name = f"cluster {value}" if colour_by == "cluster" else str(value)
             add(groups[value], f"{name} ({len(groups[value]):,})", color=colour)
     figure = go.Figure(data=traces)

@@ -175,8 +175,11 @@ def _mix_chart(report: LearningReport) -> go.Figure:
             x=[str(b.round_number) for b in batches], y=[b.picked for b in batches], name=sampler,
             text=[f"{b.labeled}/{b.picked} labeled" for b in batches], textposition="inside",
         ))
+    rounds = sorted({b.round_number for b in report.batches})
+    # Categories follow first appearance; the cold start's sampler appears last, so order by round.
     fig.update_layout(barmode="stack", xaxis_title="round", yaxis_title="candidates", height=CHART_HEIGHT,
-                      margin={"t": 30}, xaxis_type="category")
+                      margin={"t": 30}, xaxis_type="category",
+                      xaxis={"categoryorder": "array", "categoryarray": [str(r) for r in rounds]})
     return fig
 
 
