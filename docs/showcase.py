@@ -375,9 +375,9 @@ def build(db_path: Path, data: Path, n_sessions: int, seed: int) -> None:
                 labels=projects.make_label_schema(list(INTENTS), INTENTS),
                 embedding_model=BUNDLED_MODEL,
                 description=DESCRIPTION,
-                # A control slice of 10 items a round: the Learning page's held-out accuracy and
-                # random-sampling estimate need more than the default 5 % of a 100-item batch.
-                settings={"overlap": 2, "batch_size": 100, "round_threshold": 100, "control_share": 0.1},
+                # A control slice of 20 items a round: the Learning page's random-sampling estimate
+                # needs 150 labeled control items, which 5 % of a 100-item batch never reaches here.
+                settings={"overlap": 2, "batch_size": 100, "round_threshold": 100, "control_share": 0.2},
                 actor=LEAD,
             )
             project_id = project.id
