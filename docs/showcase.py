@@ -106,7 +106,7 @@ PASSWORDS = {
 }
 #: Share of each detector's open flags (most severe first) the lead decides on; the rest stays
 #: in the Review queue.
-REVIEWED_SHARE = {"annotator_flag": 1.0, "label_conflict": 1.0, "label_issue": 1.0, "disagreement": 0.6}
+REVIEWED_SHARE = {"annotator_flag": 0.6, "label_conflict": 1.0, "label_issue": 0.7, "disagreement": 0.6}
 #: Near-duplicate groups in which the lead keeps one message.
 DUPLICATE_GROUPS_DECIDED = 5
 NEAR_DUPLICATE = "near_duplicate"
