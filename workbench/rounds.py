@@ -74,6 +74,7 @@ from workbench.store.schema import (
     Round,
     utcnow,
 )
+from workbench.store.scored_rounds import latest_scored_round
 
 ROUND_JOB = "round"
 #: Cross-validation folds of each round's evaluation (``metrics["cv"]`` and ``metrics["cv_folds"]``).
@@ -320,11 +321,7 @@ class StopSetPredictions:
 def previous_stop_set_predictions(session: Session, project_id: int, pool: PoolSnapshot) -> StopSetPredictions | None:
     """What the latest round with a scorer predicted for the stop set: the ``STOP_SET_SIZE``
     hash-chosen items nobody has labeled yet (None before the first scored round)."""
-    rounds = session.execute(
-        select(Round.id, Round.number, Round.classes).where(Round.project_id == project_id)
-        .order_by(Round.number.desc())
-    )
-    latest = next(((round_id, n) for round_id, n, classes in rounds if classes), None)
+    latest = latest_scored_round(session, project_id)
     if latest is None:
         return None
     item_ids = stop_set(pool.item_ids[~pool.reviewed])

@@ -48,6 +48,7 @@ from workbench.store import jobs
 from workbench.store.engine import Database
 from workbench.store.gold import gold_labels
 from workbench.store.schema import Item, Job, NoiseFlag, Prediction, Project, Round, utcnow
+from workbench.store.scored_rounds import latest_scored_round
 
 MAP_JOB = "map"
 MAP_FILE = "map.npz"
@@ -502,11 +503,7 @@ class LatestPredictions:
 
 def latest_predictions(session: Session, project_id: int) -> LatestPredictions | None:
     """Predictions of the project's latest round that trained a scorer; None before any did."""
-    rounds = session.execute(
-        select(Round.id, Round.number, Round.classes).where(Round.project_id == project_id)
-        .order_by(Round.number.desc())
-    )
-    latest = next(((round_id, number) for round_id, number, classes in rounds if classes), None)
+    latest = latest_scored_round(session, project_id)
     if latest is None:
         return None
     rows = session.execute(
