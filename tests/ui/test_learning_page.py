@@ -4,6 +4,7 @@ button that asks for a round."""
 from __future__ import annotations
 
 import functools
+import re
 
 from e2e.learning_seed import MODEL, add_topics_project, run_labeled_rounds
 from fakes import FakeEmbedder
@@ -83,7 +84,8 @@ def test_with_rounds_every_chart_and_the_verdict_are_shown(app_db, signed_in, tm
     assert len(_charts(at)) == len(CHARTS), keys
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Rounds"] == "4" and metrics["Training labels"] == "60"
-    assert "Accuracy on random control items" in metrics
+    held_out = next(metric for metric in at.metric if metric.label == "Accuracy on random control items")
+    assert re.fullmatch(r"\d+ of \d+ · 95% \d+%–\d+%", held_out.delta)  # how many items the figure rests on
     infos = " ".join(info.value for info in at.info)
     # Three rounds with predictions make two comparisons: too early for a verdict, and it says so.
     assert "Too early to tell" in infos

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ui_helpers import error_messages, texts
 
 from workbench.store.gold import GoldLabel, gold_labels
-from workbench.store.schema import Decision, NoiseFlag
+from workbench.store.schema import Annotation, Decision, NoiseFlag
 
 REVIEW_PAGE = "views/review.py"
 
@@ -52,6 +52,18 @@ def test_the_lead_sees_flags_with_evidence_relabels_and_undoes(app_db, signed_in
             "open"
         }
     assert f"review_relabel_{item}" in {button.key for button in at.button}
+
+
+def test_a_tie_offers_a_label_the_annotators_gave_not_the_schemas_first(app_db, signed_in):
+    s = make_project(app_db)
+    item = s.items["split"]
+    with app_db.write() as session:  # ann1 changes billing -> other: a tie between other and bug
+        vote = session.scalar(
+            select(Annotation).where(Annotation.item_id == item, Annotation.user_id == s.annotators["ann1"])
+        )
+        vote.label = "other"
+    at = _review(signed_in)
+    assert at.selectbox(key=f"review_label_{item}").value in {"other", "bug"}
 
 
 def test_the_lead_bulk_keeps_a_filter_after_a_confirmation(app_db, signed_in):

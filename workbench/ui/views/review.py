@@ -261,8 +261,13 @@ def _evidence(row: QueueRow) -> None:
 def _decision_form(project: Project, user_id: int, row: QueueRow) -> None:
     item_id = row.item.id
     names = project.label_names
-    # The relabel choice starts at the label the evidence suggests, else the current one.
-    current = row.suggested_label or (row.label.label if row.label is not None else None)
+    # The relabel choice starts at the label the evidence suggests, else the current one, else
+    # (annotators tied on an unlabeled item) one of the labels they gave: never a label nobody proposed.
+    current = (
+        row.suggested_label
+        or (row.label.label if row.label is not None else None)
+        or next((label for _, label in row.votes), None)
+    )
     with st.form(f"review_form_{item_id}"):
         reason = st.text_input("Reason (optional)", key=f"review_reason_{item_id}")
         keep, drop, label_col, relabel, group = st.columns([1, 1, 2, 1, 3], vertical_alignment="bottom")
