@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.export.collect import ExportItem
+from workbench.store.gold import undone_decision_ids
 from workbench.store.schema import Decision, NoiseFlag
 
 NEAR_DUPLICATE_DETECTOR = "near_duplicate"
@@ -30,7 +31,7 @@ def near_duplicate_groups(session: Session, project_id: int) -> dict[int, str]:
         Decision.project_id == project_id,
         Decision.action == "keep",
         Decision.flag_id.is_not(None),
-        Decision.id.not_in(_undone(project_id)),
+        Decision.id.not_in(undone_decision_ids(project_id)),
     )
     rows = session.execute(
         select(NoiseFlag.item_id, NoiseFlag.evidence)
@@ -48,13 +49,6 @@ def near_duplicate_groups(session: Session, project_id: int) -> dict[int, str]:
     }
 
 
-def _undone(project_id: int):
-    """The ids of decisions an undo reverted (a subquery)."""
-    return select(Decision.undoes_id).where(
-        Decision.project_id == project_id, Decision.undoes_id.is_not(None)
-    )
-
-
 def kept_by_lead(session: Session, project_id: int) -> set[int]:
     """Items named by a ``keep_one`` decision that no undo reverted."""
     return set(
@@ -62,7 +56,7 @@ def kept_by_lead(session: Session, project_id: int) -> set[int]:
             select(Decision.item_id).where(
                 Decision.project_id == project_id,
                 Decision.action == "keep_one",
-                Decision.id.not_in(_undone(project_id)),
+                Decision.id.not_in(undone_decision_ids(project_id)),
             )
         )
     )

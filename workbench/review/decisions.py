@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from workbench.export.duplicates import NEAR_DUPLICATE_DETECTOR, kept_by_lead, near_duplicate_groups
 from workbench.responses import response_of
 from workbench.store import audit
-from workbench.store.gold import GoldLabel, gold_labels
+from workbench.store.gold import GoldLabel, gold_labels, undone_decision_ids
 from workbench.store.labeling import LabelingError, current_sample, new_response_revision
 from workbench.store.schema import (
     Assignment,
@@ -473,12 +473,6 @@ def decide_many(
     return Outcome(_apply_all(ctx, requests, batch), batch)
 
 
-def _undone_ids(project_id: int):
-    return select(Decision.undoes_id).where(
-        Decision.project_id == project_id, Decision.undoes_id.is_not(None)
-    )
-
-
 def _touched(decision: Decision) -> set[int]:
     """The items a decision changed: its own, plus the members of a kept group."""
     return {decision.item_id, *decision.after.get("members", [])}
@@ -506,7 +500,7 @@ def _check_undoable(session: Session, project_id: int, decisions: Sequence[Decis
                     Decision.project_id == project_id,
                     Decision.id > first,
                     Decision.action != UNDO,
-                    Decision.id.not_in(_undone_ids(project_id)),
+                    Decision.id.not_in(undone_decision_ids(project_id)),
                     or_(Decision.item_id.in_(chunk), Decision.action == "keep_one"),
                 )
             )
@@ -612,7 +606,7 @@ def undo_last(
             Decision.project_id == project_id,
             Decision.user_id == user_id,
             Decision.action != UNDO,
-            Decision.id.not_in(_undone_ids(project_id)),
+            Decision.id.not_in(undone_decision_ids(project_id)),
         )
         .order_by(Decision.id.desc())
         .limit(1)
@@ -640,7 +634,7 @@ class DecisionSummary:
 
 def recent_decisions(session: Session, project_id: int, *, limit: int = 20) -> list[DecisionSummary]:
     """The project's newest decisions (undos included), newest first, a batch as one entry."""
-    undone = set(session.scalars(_undone_ids(project_id)))
+    undone = set(session.scalars(undone_decision_ids(project_id)))
     rows = session.execute(
         select(Decision, User.username)
         .join(User, User.id == Decision.user_id)

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from workbench.store.schema import Annotation, Decision, Item
@@ -49,18 +49,24 @@ def agreed_label(votes: Counter[str]) -> str | None:
     return ranked[0][0]
 
 
+def undone_decision_ids(project_id: int) -> Select[tuple[int | None]]:
+    """A subquery of the ids of the project's decisions that an undo reverted.
+
+    A decision stands while its id is not in it; every reader of the lead's decisions (gold
+    labels, export's duplicate groups, the review) filters with it.
+    """
+    return select(Decision.undoes_id).where(Decision.project_id == project_id, Decision.undoes_id.is_not(None))
+
+
 def lead_relabels(
     session: Session, project_id: int, *, item_ids: Collection[int] | None = None
 ) -> dict[int, str]:
     """The label of each item's latest relabel decision that no undo reverted (of ``item_ids``
     only, when given)."""
-    undone = select(Decision.undoes_id).where(
-        Decision.project_id == project_id, Decision.undoes_id.is_not(None)
-    )
     query = select(Decision.item_id, Decision.label).where(
         Decision.project_id == project_id,
         Decision.action == "relabel",
-        Decision.id.not_in(undone),
+        Decision.id.not_in(undone_decision_ids(project_id)),
     )
     if item_ids is not None:
         query = query.where(Decision.item_id.in_(list(item_ids)))
